@@ -1,0 +1,89 @@
+"""fetch-weights: the base checkpoint of one model, in models/<model>/base.
+
+weights: hub  -> huggingface_hub.snapshot_download of hub_id at revision (pinned to the
+                 resolved commit, recorded in models/<model>/manifest.json; HF_TOKEN is
+                 read from the environment by huggingface_hub, never written anywhere).
+weights: standin -> a tiny random model of the same family with a tokenizer trained
+                 offline on the bundled sample (toolcall.standins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from toolcall.glaive import CleaningRules, clean_row, decode_conversation
+from toolcall.io import PipelineError, log, read_json, run_stage, write_json
+from toolcall.params import ModelParams, Params, load_params
+from toolcall.sample_data import SAMPLE_PATH
+from toolcall.templates import get_family
+
+# A checkpoint needs these to load; weights may be *.safetensors shards or one file.
+REQUIRED_FILES = ["config.json", "tokenizer_config.json"]
+
+
+def download_from_hub(model: ModelParams, out_dir: Path) -> dict:
+    """snapshot_download pinned to the commit the revision resolves to."""
+    from huggingface_hub import HfApi, snapshot_download  # noqa: PLC0415
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError  # noqa: PLC0415
+
+    try:
+        commit = HfApi().model_info(model.hub_id, revision=model.revision).sha
+        snapshot_download(model.hub_id, revision=commit, local_dir=out_dir,
+                          allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt",
+                                          "*.tiktoken", "*.py", "*.jinja"])
+    except GatedRepoError:
+        raise PipelineError(f"{model.hub_id} is gated: accept its licence on the hub and "
+                            "export HF_TOKEN") from None
+    except RepositoryNotFoundError:
+        raise PipelineError(f"{model.hub_id} not found (or private without HF_TOKEN)") from None
+    except OSError as e:  # connection errors are OSErrors in requests/httpx
+        raise PipelineError(f"could not download {model.hub_id}@{model.revision}: {e}. "
+                            "Check the network (HF_ENDPOINT for a mirror) and rerun: finished "
+                            "files are kept and the download resumes") from None
+    return {"source": "hub", "hub_id": model.hub_id, "revision": model.revision,
+            "commit": commit}
+
+
+def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) -> dict:
+    from toolcall.standins import build_standin  # noqa: PLC0415
+
+    family = get_family(model.family)
+    rows = read_json(SAMPLE_PATH)
+    texts = [family.render(*decode_conversation(clean_row(r, CleaningRules(
+        drop_unknown_arguments=False, drop_missing_required=False,
+        drop_unoffered_calls=False))[0])).text for r in rows]
+    shape = {k: v for k, v in vars(params.standin).items() if k not in ("vocab_size", "seed")}
+    build_standin(family, texts, shape, params.standin.vocab_size, params.standin.seed, out_dir)
+    return {"source": "standin", "stands_in_for": model.hub_id, "family": model.family,
+            **vars(params.standin)}
+
+
+def check_checkpoint(out_dir: Path) -> None:
+    missing = [f for f in REQUIRED_FILES if not (out_dir / f).exists()]
+    if not any(out_dir.glob("*.safetensors")):
+        missing.append("*.safetensors")
+    if missing:
+        raise PipelineError(f"{out_dir} lacks {missing}: the download is incomplete; rerun")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    args = parser.parse_args()
+    params = load_params()
+    model = params.model(args.model)
+    out_dir = Path("models") / args.model / "base"
+    if params.weights == "standin":
+        shutil.rmtree(out_dir, ignore_errors=True)
+        manifest = build_standin_checkpoint(params, model, out_dir)
+    else:
+        manifest = download_from_hub(model, out_dir)
+    check_checkpoint(out_dir)
+    write_json(Path("models") / args.model / "manifest.json", manifest)
+    log.info("fetch-weights %s: %s ready in %s", args.model, manifest["source"], out_dir)
+
+
+if __name__ == "__main__":
+    run_stage(main)

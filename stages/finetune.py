@@ -1,0 +1,160 @@
+"""finetune: TRL SFTTrainer + PEFT LoRA on one model, loss on assistant turns only.
+
+Rows are rendered in the family's native format and tokenized here with an exact
+per-token mask (toolcall.encoding), then handed to SFTTrainer as `input_ids` +
+`assistant_masks`. Writes models/<model>/adapter (adapter, tokenizer, chat template),
+metrics/<model>/train.json and the loss curves metrics/<model>/{train,eval}_loss.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import statistics
+from pathlib import Path
+
+from toolcall.encoding import encode_rendered, show_mask
+from toolcall.glaive import decode_conversation
+from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
+from toolcall.params import load_params
+from toolcall.templates import Family, get_family
+
+
+def encode_conversations(conversations: list[dict], family: Family, tokenizer,
+                         max_length: int) -> tuple[list[dict], list[int], list[str]]:
+    """Encoded rows within max_length, every row's token length, ids of rows too long."""
+    examples, lengths, too_long = [], [], []
+    for conversation in conversations:
+        rendered = family.render(*decode_conversation(conversation))
+        encoded = encode_rendered(rendered, tokenizer)
+        lengths.append(len(encoded.input_ids))
+        if len(encoded.input_ids) > max_length:
+            too_long.append(conversation["id"])
+            continue
+        examples.append(dataclasses.asdict(encoded))
+    return examples, lengths, too_long
+
+
+def length_summary(lengths: list[int]) -> dict:
+    q = statistics.quantiles(lengths, n=100, method="inclusive") if len(lengths) > 1 else lengths * 99
+    return {"tokens_min": min(lengths), "tokens_p50": q[49], "tokens_p90": q[89],
+            "tokens_p99": q[98], "tokens_max": max(lengths)}
+
+
+def write_curve(path: Path, rows: list[tuple[int, float]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["step", "loss"])
+        writer.writerows(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    key = parser.parse_args().model
+    params = load_params()
+    model_params = params.model(key)
+    train_params = model_params.train_for(params.weights)
+    family = get_family(model_params.family)
+
+    import torch  # noqa: PLC0415 (heavy imports after params are validated)
+    from datasets import Dataset  # noqa: PLC0415
+    from peft import LoraConfig  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from trl import SFTConfig, SFTTrainer  # noqa: PLC0415
+
+    from toolcall.tracking import swanlab_callback  # noqa: PLC0415
+
+    base_dir, adapter_dir = Path("models") / key / "base", Path("models") / key / "adapter"
+    metrics_dir = Path("metrics") / key
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    # The project's template renders exactly what we train on; it replaces whatever the
+    # checkpoint shipped (GLM-4's base ships none) and is saved with the adapter.
+    tokenizer.chat_template = family.chat_template
+    tokenizer.padding_side = "left"
+
+    train_rows = read_jsonl("data/prepared/train.jsonl")
+    test_rows = read_jsonl("data/prepared/test.jsonl")
+    train_examples, lengths, too_long = encode_conversations(
+        train_rows, family, tokenizer, model_params.max_length)
+    eval_examples, _, _ = encode_conversations(
+        test_rows, family, tokenizer, model_params.max_length)
+    share = len(too_long) / len(train_rows)
+    if share > params.dataset.max_over_length_share:
+        raise PipelineError(
+            f"{len(too_long)} of {len(train_rows)} training rows ({share:.1%}) exceed "
+            f"models.{key}.max_length={model_params.max_length} tokens (longest "
+            f"{max(lengths)}); raise max_length or dataset.max_over_length_share")
+    first = next(e for e in train_examples if sum(e["assistant_masks"]))
+    log.info("finetune %s: one training row, untrained parts in ⟦…⟧:\n%s", key,
+             show_mask(first["input_ids"], first["assistant_masks"], tokenizer))
+
+    cuda = torch.cuda.is_available()
+    model = AutoModelForCausalLM.from_pretrained(
+        base_dir, dtype=torch.bfloat16 if cuda else torch.float32)
+    lora = model_params.lora
+    config = SFTConfig(
+        output_dir=str(Path("models") / key / "checkpoints"),
+        learning_rate=train_params.learning_rate,
+        max_steps=train_params.max_steps,
+        num_train_epochs=train_params.num_train_epochs,
+        per_device_train_batch_size=train_params.per_device_train_batch_size,
+        per_device_eval_batch_size=train_params.per_device_train_batch_size,
+        gradient_accumulation_steps=train_params.gradient_accumulation_steps,
+        warmup_steps=train_params.warmup_steps,
+        weight_decay=train_params.weight_decay,
+        lr_scheduler_type=train_params.lr_scheduler_type,
+        logging_steps=train_params.logging_steps,
+        eval_strategy="steps",
+        eval_steps=train_params.eval_steps,
+        save_strategy="no",
+        gradient_checkpointing=train_params.gradient_checkpointing,
+        bf16=cuda,
+        max_length=model_params.max_length,
+        seed=params.seed,
+        report_to="none",  # SwanLab through its callback (report_to="swanlab" is broken)
+        disable_tqdm=False,
+    )
+    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                             target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    tracked = {"model": key, "weights": params.weights,
+               **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params)}
+    callback = swanlab_callback(key, tracked)
+    trainer = SFTTrainer(
+        model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
+        train_dataset=Dataset.from_list(train_examples),
+        eval_dataset=Dataset.from_list(eval_examples),
+        callbacks=[callback] if callback else None,
+    )
+    result = trainer.train()
+    eval_result = trainer.evaluate()
+    trainer.save_model(str(adapter_dir))
+    tokenizer.save_pretrained(adapter_dir)
+
+    history = trainer.state.log_history
+    write_curve(metrics_dir / "train_loss.csv",
+                [(h["step"], h["loss"]) for h in history if "loss" in h])
+    write_curve(metrics_dir / "eval_loss.csv",
+                [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h])
+    trained_tokens = sum(sum(e["assistant_masks"]) for e in train_examples)
+    summary = {
+        "train_loss": result.training_loss,
+        "eval_loss": eval_result["eval_loss"],
+        "steps": result.global_step,
+        "train_runtime_s": result.metrics["train_runtime"],
+        "train_rows": len(train_examples),
+        "rows_over_max_length": len(too_long),
+        "trained_token_share": trained_tokens / sum(len(e["input_ids"]) for e in train_examples),
+        "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+        **length_summary(lengths),
+    }
+    write_json(metrics_dir / "train.json", summary)
+    log.info("finetune %s: %d steps in %.0fs, train loss %.3f, eval loss %.3f, adapter in %s",
+             key, summary["steps"], summary["train_runtime_s"], summary["train_loss"],
+             summary["eval_loss"], adapter_dir)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,136 @@
+"""Golden renderings, Jinja/Python agreement, trained spans and render->parse round trips."""
+
+import json
+
+import pytest
+from conftest import FIXTURES
+from transformers.utils.chat_template_utils import render_jinja_template
+
+from toolcall.parsing import PARSERS
+from toolcall.templates import FAMILIES, render_glm4_call, render_qwen_call
+
+FAMILY_NAMES = sorted(FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_golden_rendering(family, weather_conversation):
+    tools, messages = weather_conversation
+    expected = (FIXTURES / f"golden_{family}.txt").read_text(encoding="utf-8")
+    assert FAMILIES[family].render(tools, messages).text == expected
+
+
+def test_glm4_golden_has_native_markers(weather_conversation):
+    text = FAMILIES["glm4"].render(*weather_conversation).text
+    assert text.startswith("[gMASK]<sop><|system|>\n")
+    assert "# 可用工具\n\n## get_weather\n\n{\n    \"name\": \"get_weather\"" in text
+    assert '<|assistant|>get_weather\n{"city": "北京", "days": 1}<|observation|>' in text
+    assert "<|users|>" not in text and "'city'" not in text  # no role typo, no Python repr
+
+
+def test_qwen_golden_has_hermes_markers(weather_conversation):
+    text = FAMILIES["qwen2.5"].render(*weather_conversation).text
+    assert '<tools>\n{"type": "function", "function": {"name": "get_weather"' in text
+    assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n' \
+           "</tool_call><|im_end|>" in text
+    # two results in a row share one user turn
+    assert "</tool_response>\n<tool_response>\n" in text
+
+
+CASES = {
+    "with_tools": True,
+    "no_tools": False,
+}
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+@pytest.mark.parametrize("with_tools", [True, False])
+@pytest.mark.parametrize("cut", [1, 3, 5, 9])
+def test_jinja_template_renders_the_same(family, with_tools, cut, weather_conversation):
+    tools, messages = weather_conversation
+    tools = tools if with_tools else []
+    prefix = messages[:cut]
+    generation = prefix[-1]["role"] != "assistant"
+    python = FAMILIES[family].render(tools, prefix, add_generation_prompt=generation).text
+    rendered, _ = render_jinja_template(
+        conversations=[prefix], tools=tools or None, chat_template=FAMILIES[family].chat_template,
+        add_generation_prompt=generation)
+    assert rendered[0] == python
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_jinja_accepts_openai_style_calls_with_string_arguments(family, weather_conversation):
+    tools, messages = weather_conversation
+    openai_style = [dict(m) for m in messages[:2]]
+    openai_style[1]["tool_calls"] = [{"type": "function", "function": {
+        "name": "get_weather", "arguments": json.dumps({"city": "北京", "days": 1},
+                                                       ensure_ascii=False)}}]
+    rendered, _ = render_jinja_template(conversations=[openai_style], tools=tools,
+                                        chat_template=FAMILIES[family].chat_template)
+    assert rendered[0] == FAMILIES[family].render(tools, messages[:2]).text
+
+
+def test_glm4_trained_spans(weather_conversation):
+    rendered = FAMILIES["glm4"].render(*weather_conversation)
+    assert [rendered.text[s:e] for s, e in rendered.trained] == [
+        'get_weather\n{"city": "北京", "days": 1}<|observation|>',
+        "\n北京3度。<|user|>",
+        'get_weather\n{"city": "上海"}<|assistant|>get_weather\n'
+        '{"city": "广州", "unit": "华氏度"}<|observation|>',
+        "\n上海9度，广州70华氏度。<|endoftext|>",
+    ]
+
+
+def test_qwen_trained_spans(weather_conversation):
+    rendered = FAMILIES["qwen2.5"].render(*weather_conversation)
+    assert [rendered.text[s:e] for s, e in rendered.trained] == [
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
+        "</tool_call><|im_end|>",
+        "北京3度。<|im_end|>",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "广州", "unit": "华氏度"}}\n'
+        "</tool_call><|im_end|>",
+        "上海9度，广州70华氏度。<|im_end|>",
+    ]
+
+
+ROUND_TRIP_CALLS = [
+    {"name": "f", "arguments": {}},
+    {"name": "book", "arguments": {"n": 2, "price": 9.5, "ok": True, "tags": ["a", "b"],
+                                   "where": {"city": "北京", "floor": 0}, "note": "含\"引号\""}},
+]
+
+
+@pytest.mark.parametrize("call", ROUND_TRIP_CALLS)
+def test_round_trip_glm4(call):
+    parsed = PARSERS["glm4"](render_glm4_call(call))
+    assert parsed.kind == "calls" and parsed.format_valid
+    assert parsed.calls == [call]
+    assert [type(v) for v in parsed.calls[0]["arguments"].values()] == [
+        type(v) for v in call["arguments"].values()]
+
+
+@pytest.mark.parametrize("call", ROUND_TRIP_CALLS)
+def test_round_trip_qwen(call):
+    parsed = PARSERS["qwen2.5"](render_qwen_call(call))
+    assert parsed.kind == "calls" and parsed.format_valid
+    assert parsed.calls == [call]
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_round_trip_of_a_whole_turn(family, weather_conversation):
+    """The trained text of each assistant turn (minus its stop token) parses back to it."""
+    tools, messages = weather_conversation
+    fam = FAMILIES[family]
+    for k, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        prompt = fam.render(tools, messages[:k], add_generation_prompt=True).text
+        full = fam.render(tools, messages[: k + 1]).text
+        generated = full[len(prompt):]
+        for stop in fam.stop_tokens:
+            generated = generated.split(stop)[0]
+        parsed = PARSERS[family](generated)
+        if message.get("tool_calls"):
+            assert parsed.calls == message["tool_calls"] and parsed.format_valid
+        else:
+            assert parsed.kind == "text" and parsed.content == message["content"]

@@ -1,0 +1,51 @@
+"""Small file helpers shared by the stages, and the one-line error handling."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+log = logging.getLogger("toolcall")
+
+
+class PipelineError(RuntimeError):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def write_json(path: str | Path, data: object) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | Path) -> object:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's main: user-fixable errors become one line and exit code 2."""
+    from toolcall.params import ParamsError  # noqa: PLC0415 (keeps this module light)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    try:
+        main()
+    except (ParamsError, PipelineError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

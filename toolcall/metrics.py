@@ -1,0 +1,376 @@
+"""Scoring generated assistant turns against gold (see docs in README, eval-spec).
+
+Pure functions: `score_turn` judges one turn, `aggregate` turns the judged turns into
+one flat dict of numbers (counts always present, None for an empty denominator), and
+`bootstrap_intervals` resamples conversations for the headline 95% intervals.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+import jsonschema
+
+from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
+from toolcall.templates import function_of
+
+STRICT, LENIENT, SOFT = "strict", "lenient", "soft"
+STRATA = ["call", "nocall_after_obs", "nocall_with_tools", "notools"]
+HEADLINE = ["call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1"]
+
+
+# ----------------------------------------------------------------------------- equality
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, case folding, no whitespace, no punctuation (so `约翰·多伊` == `约翰 多伊`)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(
+        ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
+
+
+TOKEN = re.compile(r"[a-z0-9_]+|\S")
+
+
+def text_tokens(text: str) -> list[str]:
+    """Each CJK character (and other symbol) one token, each ASCII word one token."""
+    return TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def rouge_l_f1(prediction: str, reference: str) -> float:
+    pred, ref = text_tokens(prediction), text_tokens(reference)
+    if not pred or not ref:
+        return float(pred == ref)
+    common = _lcs(pred, ref)
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def bleu4(prediction: str, reference: str) -> float:
+    """Sentence BLEU-4 on character-level tokens, add-one smoothed for n > 1."""
+    pred, ref = text_tokens(prediction), text_tokens(reference)
+    if not pred or not ref:
+        return float(pred == ref)
+    log_precision = 0.0
+    for n in range(1, 5):
+        pred_ngrams = Counter(tuple(pred[i:i + n]) for i in range(len(pred) - n + 1))
+        ref_ngrams = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+        overlap = sum((pred_ngrams & ref_ngrams).values())
+        total = max(sum(pred_ngrams.values()), 0)
+        if n == 1 and overlap == 0:
+            return 0.0
+        smooth = 0 if n == 1 else 1
+        log_precision += math.log((overlap + smooth) / (total + smooth)) / 4
+    brevity = min(0.0, 1 - len(ref) / len(pred))
+    return math.exp(brevity + log_precision)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_number(value: object) -> float | None:
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def drop_nulls(arguments: dict) -> dict:
+    """A key whose value is null counts as absent."""
+    return {k: v for k, v in arguments.items() if v is not None}
+
+
+def values_equal(pred: object, gold: object, level: str = STRICT) -> bool:
+    """Value equality at one of three levels (strict, lenient, soft); see eval-spec."""
+    if isinstance(gold, dict) or isinstance(pred, dict):
+        if not (isinstance(gold, dict) and isinstance(pred, dict)):
+            return False
+        pred, gold = drop_nulls(pred), drop_nulls(gold)
+        return pred.keys() == gold.keys() and all(
+            values_equal(pred[k], gold[k], level) for k in gold
+        )
+    if isinstance(gold, list) or isinstance(pred, list):
+        return (
+            isinstance(gold, list) and isinstance(pred, list) and len(gold) == len(pred)
+            and all(values_equal(p, g, level) for p, g in zip(pred, gold, strict=True))
+        )
+    if isinstance(gold, bool) or isinstance(pred, bool):
+        if isinstance(gold, bool) and isinstance(pred, bool):
+            return gold is pred
+        return level != STRICT and _as_bool(pred) is not None and _as_bool(pred) == _as_bool(gold)
+    if _is_number(gold) and _is_number(pred):
+        return float(gold) == float(pred)
+    if _is_number(gold) or _is_number(pred):
+        if level == STRICT:
+            return False
+        a, b = _as_number(pred), _as_number(gold)
+        return a is not None and b is not None and a == b
+    if isinstance(gold, str) and isinstance(pred, str):
+        if normalize_text(pred) == normalize_text(gold):
+            return True
+        return level == SOFT and rouge_l_f1(pred, gold) >= 0.7
+    return pred is None and gold is None
+
+
+def calls_equal(pred: list[dict], gold: list[dict], level: str = STRICT) -> bool:
+    """Calls of one turn match in any order: names exactly, arguments at `level`."""
+    remaining = list(pred)
+    for g in gold:
+        match = next(
+            (p for p in remaining
+             if p["name"] == g["name"] and values_equal(p["arguments"], g["arguments"], level)),
+            None,
+        )
+        if match is None:
+            return False
+        remaining.remove(match)
+    return not remaining
+
+
+# ----------------------------------------------------------------------------- one turn
+
+
+def stratum_of(gold: dict, previous_role: str | None, has_tools: bool) -> str:
+    if gold.get("tool_calls"):
+        return "call"
+    if previous_role == "tool":
+        return "nocall_after_obs"
+    return "nocall_with_tools" if has_tools else "notools"
+
+
+def _pair_calls(pred: list[dict], gold: list[dict]) -> list[tuple[dict | None, dict | None]]:
+    """Pair each gold call with a predicted call of the same name (greedy, in order)."""
+    remaining, pairs = list(pred), []
+    for g in gold:
+        p = next((p for p in remaining if p["name"] == g["name"]), None)
+        if p is not None:
+            remaining.remove(p)
+        pairs.append((p, g))
+    return pairs + [(p, None) for p in remaining]
+
+
+def schema_valid(call: dict, tools: list[dict]) -> bool:
+    schemas = {function_of(t)["name"]: function_of(t).get("parameters") or {} for t in tools}
+    if call["name"] not in schemas:
+        return False
+    try:
+        jsonschema.validate(drop_nulls(call["arguments"]), schemas[call["name"]])
+    except jsonschema.ValidationError:
+        return False
+    except jsonschema.SchemaError:
+        return False
+    return True
+
+
+def error_type(stratum: str, parsed: ParsedTurn, gold_calls: list[dict]) -> str:
+    """The first thing wrong with a turn, or `correct`."""
+    predicted_call = parsed.kind in (CALLS, MALFORMED)
+    if stratum != "call":
+        return "spurious_call" if predicted_call else "correct"
+    if not predicted_call:
+        return "missed_call"
+    if parsed.kind == MALFORMED:
+        return "malformed"
+    if Counter(c["name"] for c in parsed.calls) != Counter(c["name"] for c in gold_calls):
+        return "wrong_name"
+    if calls_equal(parsed.calls, gold_calls, STRICT):
+        return "correct"
+    for p, g in _pair_calls(parsed.calls, gold_calls):
+        p_args, g_args = drop_nulls(p["arguments"]), drop_nulls(g["arguments"])
+        if set(g_args) - set(p_args):
+            return "missing_arg"
+        if set(p_args) - set(g_args):
+            return "extra_arg"
+    if calls_equal(parsed.calls, gold_calls, LENIENT):
+        return "type_mismatch"
+    return "value_mismatch"
+
+
+def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
+    """Everything `aggregate` needs about one turn, as plain JSON-able values."""
+    tools, gold = sample["tools"], sample["gold"]
+    gold_calls = gold.get("tool_calls") or []
+    offered = {function_of(t)["name"] for t in tools}
+    pairs = _pair_calls(parsed.calls, gold_calls) if gold_calls else []
+    key_tp = key_fp = key_fn = value_tp = 0
+    for p, g in pairs:
+        p_args = drop_nulls(p["arguments"]) if p else {}
+        g_args = drop_nulls(g["arguments"]) if g else {}
+        key_tp += len(p_args.keys() & g_args.keys())
+        key_fp += len(p_args.keys() - g_args.keys())
+        key_fn += len(g_args.keys() - p_args.keys())
+        value_tp += sum(values_equal(p_args[k], g_args[k]) for k in p_args.keys() & g_args.keys())
+    names_right = bool(gold_calls) and Counter(c["name"] for c in parsed.calls) == Counter(
+        c["name"] for c in gold_calls)
+    text_out = parsed.kind not in (CALLS, MALFORMED)
+    return {
+        "stratum": sample["stratum"],
+        "predicted_call": parsed.kind in (CALLS, MALFORMED),
+        "format_valid": parsed.format_valid,
+        "n_pred_calls": len(parsed.calls),
+        "hallucinated": any(c["name"] not in offered for c in parsed.calls),
+        "pred_schema_valid": sum(schema_valid(c, tools) for c in parsed.calls),
+        "gold_schema_valid": sum(schema_valid(c, tools) for c in gold_calls),
+        "n_gold_calls": len(gold_calls),
+        "name_match": names_right,
+        "exact_strict": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, STRICT),
+        "exact_lenient": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, LENIENT),
+        "exact_soft": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, SOFT),
+        "key_tp": key_tp, "key_fp": key_fp, "key_fn": key_fn, "value_tp": value_tp,
+        "missing_arg": names_right and any(
+            set(drop_nulls(g["arguments"])) - set(drop_nulls(p["arguments"])) for p, g in pairs
+            if p and g),
+        "extra_arg": names_right and any(
+            set(drop_nulls(p["arguments"])) - set(drop_nulls(g["arguments"])) for p, g in pairs
+            if p and g),
+        "rouge_l": rouge_l_f1(parsed.content, gold["content"]) if not gold_calls and text_out
+        else None,
+        "bleu4": bleu4(parsed.content, gold["content"]) if not gold_calls and text_out else None,
+        "error_type": error_type(sample["stratum"], parsed, gold_calls),
+    }
+
+
+# ----------------------------------------------------------------------------- aggregate
+
+
+def _rate(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _f1(precision: float | None, recall: float | None) -> float | None:
+    if precision is None or recall is None:
+        return None
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def aggregate(turns: list[dict]) -> dict:
+    """Flat metrics over judged turns (each from `score_turn`, plus `conversation_id`)."""
+    by_stratum = defaultdict(list)
+    for t in turns:
+        by_stratum[t["stratum"]].append(t)
+    calls = by_stratum["call"]
+    m: dict[str, float | int | None] = {"turns": len(turns)}
+    for s in STRATA:
+        m[f"turns_{s}"] = len(by_stratum[s])
+    m["conversations"] = len({t["conversation_id"] for t in turns})
+
+    m["call_exact_match"] = _rate(sum(t["exact_strict"] for t in calls), len(calls))
+    nct = by_stratum["nocall_with_tools"]
+    m["no_call_accuracy_with_tools"] = _rate(sum(not t["predicted_call"] for t in nct), len(nct))
+    parts = [m["call_exact_match"], m["no_call_accuracy_with_tools"]]
+    m["tool_score"] = None if None in parts else sum(parts) / 2
+
+    tp = sum(t["predicted_call"] and t["stratum"] == "call" for t in turns)
+    fp = sum(t["predicted_call"] and t["stratum"] != "call" for t in turns)
+    fn = sum(not t["predicted_call"] and t["stratum"] == "call" for t in turns)
+    m["decision_precision"] = _rate(tp, tp + fp)
+    m["decision_recall"] = _rate(tp, tp + fn)
+    m["decision_f1"] = _rate(2 * tp, 2 * tp + fp + fn)
+    m["decision_accuracy"] = _rate(
+        sum(t["predicted_call"] == (t["stratum"] == "call") for t in turns), len(turns))
+    for s in STRATA[1:]:
+        group = by_stratum[s]
+        m[f"no_call_accuracy_{s}"] = _rate(sum(not t["predicted_call"] for t in group), len(group))
+
+    attempted = [t for t in turns if t["predicted_call"]]
+    m["predicted_call_turns"] = len(attempted)
+    m["format_valid_rate"] = _rate(sum(t["format_valid"] for t in attempted), len(attempted))
+    with_calls = [t for t in attempted if t["n_pred_calls"]]
+    m["hallucinated_function_rate"] = _rate(sum(t["hallucinated"] for t in with_calls),
+                                            len(with_calls))
+    n_pred = sum(t["n_pred_calls"] for t in turns)
+    n_gold = sum(t["n_gold_calls"] for t in turns)
+    m["schema_valid_rate"] = _rate(sum(t["pred_schema_valid"] for t in turns), n_pred)
+    m["gold_schema_valid_rate"] = _rate(sum(t["gold_schema_valid"] for t in turns), n_gold)
+    m["call_name_accuracy"] = _rate(sum(t["name_match"] for t in calls), len(calls))
+    m["call_lenient_match"] = _rate(sum(t["exact_lenient"] for t in calls), len(calls))
+    m["call_soft_match"] = _rate(sum(t["exact_soft"] for t in calls), len(calls))
+
+    key_tp, key_fp, key_fn, value_tp = (sum(t[k] for t in calls)
+                                        for k in ("key_tp", "key_fp", "key_fn", "value_tp"))
+    m["arg_key_precision"] = _rate(key_tp, key_tp + key_fp)
+    m["arg_key_recall"] = _rate(key_tp, key_tp + key_fn)
+    m["arg_key_f1"] = _f1(m["arg_key_precision"], m["arg_key_recall"])
+    m["arg_value_precision"] = _rate(value_tp, key_tp + key_fp)
+    m["arg_value_recall"] = _rate(value_tp, key_tp + key_fn)
+    m["arg_value_f1"] = _f1(m["arg_value_precision"], m["arg_value_recall"])
+    named = [t for t in calls if t["name_match"]]
+    m["missing_arg_rate"] = _rate(sum(t["missing_arg"] for t in named), len(named))
+    m["extra_arg_rate"] = _rate(sum(t["extra_arg"] for t in named), len(named))
+
+    m["text_rouge_l"] = _mean([t["rouge_l"] for t in turns if t["rouge_l"] is not None])
+    m["text_bleu4"] = _mean([t["bleu4"] for t in turns if t["bleu4"] is not None])
+
+    per_conversation = defaultdict(list)
+    for t in turns:
+        per_conversation[t["conversation_id"]].append(t["error_type"] == "correct")
+    m["conversation_success_rate"] = _rate(
+        sum(all(v) for v in per_conversation.values()), len(per_conversation))
+    for error in ERROR_TYPES:
+        m[f"errors_{error}"] = sum(t["error_type"] == error for t in turns)
+    return m
+
+
+ERROR_TYPES = ["missed_call", "spurious_call", "wrong_name", "missing_arg", "extra_arg",
+               "value_mismatch", "type_mismatch", "malformed"]
+
+
+def bootstrap_intervals(
+    turns: list[dict], samples: int, seed: int,
+    metric_names: list[str] = HEADLINE, summarize: Callable[[list[dict]], dict] = aggregate,
+) -> dict:
+    """95% intervals of `metric_names`, resampling whole conversations with replacement."""
+    by_conversation = defaultdict(list)
+    for t in turns:
+        by_conversation[t["conversation_id"]].append(t)
+    groups = list(by_conversation.values())
+    rng = random.Random(seed)
+    values = defaultdict(list)
+    for _ in range(samples if groups else 0):
+        resample = [t for _ in groups for t in rng.choice(groups)]
+        result = summarize(resample)
+        for name in metric_names:
+            if result[name] is not None:
+                values[name].append(result[name])
+    out = {}
+    for name in metric_names:
+        v = sorted(values[name])
+        out[f"{name}_ci_low"] = v[int(0.025 * (len(v) - 1))] if v else None
+        out[f"{name}_ci_high"] = v[int(math.ceil(0.975 * (len(v) - 1)))] if v else None
+    return out

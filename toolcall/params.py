@@ -1,0 +1,250 @@
+"""params.yaml as typed dataclasses, validated before any stage does work.
+
+A mistake (unknown key, wrong type, impossible value) raises `ParamsError` naming the
+key, the value and what is allowed; stages turn it into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from toolcall.templates import FAMILIES
+
+
+class ParamsError(ValueError):
+    pass
+
+
+def _check(ok: bool, key: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise ParamsError(f"params.yaml: {key} = {value!r} is not allowed: expected {allowed}")
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    drop_unknown_arguments: bool = True
+    drop_missing_required: bool = True
+    drop_unoffered_calls: bool = True
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    source: str  # a local .json/.jsonl file, or a hub id such as llamafactory/glaive_toolcall_zh
+    hub_revision: str
+    hub_split: str
+    test_fraction: float
+    cleaning: Cleaning
+    max_over_length_share: float  # fail when more rows than this exceed a model's max_length
+    max_rows: int | None = None
+
+    def validate(self, key: str) -> None:
+        _check(0 < self.test_fraction < 1, f"{key}.test_fraction", self.test_fraction,
+               "a number between 0 and 1")
+        _check(0 <= self.max_over_length_share <= 1, f"{key}.max_over_length_share",
+               self.max_over_length_share, "a share between 0 and 1")
+        _check(self.max_rows is None or self.max_rows > 0, f"{key}.max_rows", self.max_rows,
+               "a positive integer or null")
+
+
+@dataclass(frozen=True)
+class StandinParams:
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    seed: int
+
+    def validate(self, key: str) -> None:
+        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                     "num_key_value_heads", "intermediate_size", "max_position_embeddings"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+        _check(self.hidden_size % self.num_attention_heads == 0, f"{key}.hidden_size",
+               self.hidden_size, "a multiple of num_attention_heads")
+        _check(self.num_attention_heads % self.num_key_value_heads == 0,
+               f"{key}.num_key_value_heads", self.num_key_value_heads,
+               "a divisor of num_attention_heads")
+
+
+@dataclass(frozen=True)
+class LoraParams:
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: list[str] | str  # a list of module names, or "all-linear"
+
+    def validate(self, key: str) -> None:
+        _check(self.r > 0, f"{key}.r", self.r, "a positive integer (LoRA rank)")
+        _check(self.alpha > 0, f"{key}.alpha", self.alpha, "a positive integer")
+        _check(0 <= self.dropout < 1, f"{key}.dropout", self.dropout, "0 <= dropout < 1")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    learning_rate: float
+    max_steps: int  # -1: run num_train_epochs
+    num_train_epochs: float
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    warmup_steps: int | float  # a share of all steps when below 1, else a step count
+    weight_decay: float
+    lr_scheduler_type: str
+    logging_steps: int
+    eval_steps: int
+    gradient_checkpointing: bool = False
+
+    def validate(self, key: str) -> None:
+        _check(self.learning_rate > 0, f"{key}.learning_rate", self.learning_rate, "> 0")
+        _check(self.max_steps == -1 or self.max_steps > 0, f"{key}.max_steps", self.max_steps,
+               "-1 (use num_train_epochs) or a positive integer")
+        for name in ("per_device_train_batch_size", "gradient_accumulation_steps",
+                     "logging_steps", "eval_steps"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+        _check(self.warmup_steps >= 0, f"{key}.warmup_steps", self.warmup_steps, ">= 0")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    family: str
+    hub_id: str
+    revision: str
+    chat_hub_id: str  # the family's chat checkpoint, evaluated untrained as a reference
+    max_length: int
+    lora: LoraParams
+    train: TrainParams
+    standin_train: dict = field(default_factory=dict)  # overrides of `train` for stand-ins
+
+    def validate(self, key: str) -> None:
+        _check(self.family in FAMILIES, f"{key}.family", self.family, f"one of {sorted(FAMILIES)}")
+        _check(self.max_length >= 256, f"{key}.max_length", self.max_length,
+               ">= 256 tokens (the tool system prompt alone is ~235 tokens)")
+        unknown = set(self.standin_train) - {f.name for f in dataclasses.fields(TrainParams)}
+        _check(not unknown, f"{key}.standin_train", sorted(unknown), "keys of train")
+        self.lora.validate(f"{key}.lora")
+        self.train.validate(f"{key}.train")
+        self.train_for("standin").validate(f"{key}.standin_train")
+
+    def train_for(self, weights: str) -> TrainParams:
+        """The training settings in effect: stand-ins apply their overrides."""
+        if weights != "standin" or not self.standin_train:
+            return self.train
+        merged = {**dataclasses.asdict(self.train), **self.standin_train}
+        return _build(TrainParams, merged, "standin_train")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    max_new_tokens: int
+    batch_size: int
+    max_prompt_tokens: int
+    bootstrap_samples: int
+    chat_reference: bool  # also evaluate the family's untrained chat checkpoint (hub only)
+
+    def validate(self, key: str) -> None:
+        for name in ("max_new_tokens", "batch_size", "max_prompt_tokens"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
+        _check(self.bootstrap_samples >= 0, f"{key}.bootstrap_samples",
+               self.bootstrap_samples, ">= 0")
+
+
+@dataclass(frozen=True)
+class Params:
+    weights: str  # standin | hub
+    seed: int
+    dataset: DatasetParams
+    standin: StandinParams
+    models: dict[str, ModelParams]
+    evaluate: EvaluateParams
+
+    def validate(self) -> None:
+        _check(self.weights in ("standin", "hub"), "weights", self.weights, "'standin' or 'hub'")
+        _check(bool(self.models), "models", self.models, "at least one model")
+        self.dataset.validate("dataset")
+        self.standin.validate("standin")
+        self.evaluate.validate("evaluate")
+        for key, model in self.models.items():
+            model.validate(f"models.{key}")
+
+    def model(self, key: str) -> ModelParams:
+        if key not in self.models:
+            raise ParamsError(f"params.yaml: no model {key!r} under models: have {sorted(self.models)}")
+        return self.models[key]
+
+
+def _matches(value: object, annotation: object) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, annotation)
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _build(cls, data: object, key: str):
+    """Build dataclass `cls` from a YAML mapping, checking keys and types."""
+    if not isinstance(data, dict):
+        raise ParamsError(f"params.yaml: {key} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ParamsError(f"params.yaml: unknown key {_join(key, unknown[0])}: allowed keys are "
+                          f"{sorted(fields)}")
+    values = {}
+    for name, f in fields.items():
+        sub = _join(key, name)
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ParamsError(f"params.yaml: missing key {sub}")
+            continue
+        hint, value = hints[name], data[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, sub)
+        elif typing.get_origin(hint) is dict and dataclasses.is_dataclass(typing.get_args(hint)[1]):
+            if not isinstance(value, dict):
+                raise ParamsError(f"params.yaml: {sub} must be a mapping, got {value!r}")
+            item_cls = typing.get_args(hint)[1]
+            values[name] = {k: _build(item_cls, v, f"{sub}.{k}") for k, v in value.items()}
+        elif _matches(value, hint):
+            values[name] = float(value) if hint is float else value
+        else:
+            raise ParamsError(f"params.yaml: {sub} = {value!r} has the wrong type: expected "
+                              f"{getattr(hint, '__name__', hint)}")
+    return cls(**values)
+
+
+def parse_params(data: object) -> Params:
+    params = _build(Params, data, "")
+    params.validate()
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found: run from the project root") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path} is not valid YAML: {e}") from None
+    return parse_params(data)

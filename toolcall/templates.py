@@ -1,0 +1,283 @@
+"""Native chat renderings of a tool conversation, one function per model family.
+
+A conversation is `tools` (OpenAI function schemas) plus `messages`:
+  {"role": "user", "content": str}
+  {"role": "assistant", "content": str, "tool_calls": [{"name": str, "arguments": dict}]}
+  {"role": "tool", "content": str}
+
+Each renderer returns the text and the character spans that are trained: every
+assistant turn (its text and calls) plus the token that ends the turn natively. The
+same functions build training rows (finetune) and prompts (evaluate, chat), so the
+model is always asked in exactly the format it was trained on.
+
+Each family also has a Jinja chat template that renders the identical string (tests
+pin the equality); it is saved with the tokenizer and the adapter so plain
+`tokenizer.apply_chat_template` reproduces the training format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Rendered:
+    """Rendered text and the [start, end) character spans that carry the loss."""
+
+    text: str = ""
+    trained: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, piece: str, trained: bool = False) -> None:
+        if trained and piece:
+            start = len(self.text)
+            # Merge with the previous span when contiguous, so spans are maximal.
+            if self.trained and self.trained[-1][1] == start:
+                self.trained[-1] = (self.trained[-1][0], start + len(piece))
+            else:
+                self.trained.append((start, start + len(piece)))
+        self.text += piece
+
+
+def dump_arguments(arguments: dict | str) -> str:
+    """Arguments as JSON (never a Python repr), non-ASCII kept as is, key order kept."""
+    if isinstance(arguments, str):  # already JSON: never encode twice
+        return arguments
+    return json.dumps(arguments, ensure_ascii=False)
+
+
+def function_of(tool: dict) -> dict:
+    """The bare `{name, description, parameters}` of an OpenAI-form or bare tool."""
+    return tool.get("function", tool) if isinstance(tool, dict) else tool
+
+
+# --------------------------------------------------------------------------- GLM-4
+
+GLM4_TOOL_PREAMBLE = (
+    "你是一个名为 ChatGLM 的人工智能助手。你是基于智谱AI训练的语言模型 GLM-4 模型开发的，"
+    "你的任务是针对用户的问题和要求提供适当的答复和支持。"
+)
+GLM4_TOOL_SUFFIX = "在调用上述函数时，请使用 Json 格式表示调用的参数。"
+GLM4_STOP_TOKENS = ["<|endoftext|>", "<|user|>", "<|observation|>"]
+
+
+def render_glm4_tools(tools: list[dict]) -> str:
+    """The GLM-4 system prompt listing the tools (empty when there are none)."""
+    if not tools:
+        return ""
+    text = f"<|system|>\n{GLM4_TOOL_PREAMBLE}\n\n# 可用工具"
+    for tool in tools:
+        function = function_of(tool)
+        body = json.dumps(function, indent=4, ensure_ascii=False)
+        text += f"\n\n## {function['name']}\n\n{body}\n{GLM4_TOOL_SUFFIX}"
+    return text
+
+
+def render_glm4_call(call: dict) -> str:
+    """One native GLM-4 call: the function name on the first line, JSON arguments after."""
+    return f"{call['name']}\n{dump_arguments(call['arguments'])}"
+
+
+def render_glm4(
+    tools: list[dict], messages: list[dict], add_generation_prompt: bool = False
+) -> Rendered:
+    out = Rendered()
+    out.add("[gMASK]<sop>" + render_glm4_tools(tools))
+    previous_is_assistant = False
+    for message in messages:
+        role = message["role"]
+        # GLM-4 ends an assistant turn with the role token of the next turn
+        # (<|observation|> after a call, <|user|> after an answer): train that token.
+        if role == "user":
+            out.add("<|user|>", trained=previous_is_assistant)
+            out.add("\n" + message["content"])
+        elif role == "tool":
+            out.add("<|observation|>", trained=previous_is_assistant)
+            out.add("\n" + message["content"])
+        elif role == "assistant":
+            out.add("<|assistant|>")
+            calls = message.get("tool_calls") or []
+            if message.get("content") or not calls:
+                out.add("\n" + message.get("content", ""), trained=True)
+                if calls:
+                    out.add("<|assistant|>", trained=True)
+            for i, call in enumerate(calls):
+                if i:
+                    out.add("<|assistant|>", trained=True)
+                out.add(render_glm4_call(call), trained=True)
+        else:
+            raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
+        previous_is_assistant = role == "assistant"
+    if add_generation_prompt:
+        out.add("<|assistant|>")
+    elif previous_is_assistant:
+        out.add("<|endoftext|>", trained=True)
+    return out
+
+
+GLM4_CHAT_TEMPLATE = (
+    "[gMASK]<sop>"
+    "{%- if tools -%}"
+    "{{- '<|system|>\\n" + GLM4_TOOL_PREAMBLE + "\\n\\n# 可用工具' -}}"
+    "{%- for tool in tools -%}"
+    "{%- set function = tool.function if tool.function is defined else tool -%}"
+    "{{- '\\n\\n## ' + function.name + '\\n\\n' + function | tojson(indent=4) -}}"
+    "{{- '\\n" + GLM4_TOOL_SUFFIX + "' -}}"
+    "{%- endfor -%}"
+    "{%- endif -%}"
+    "{%- for message in messages -%}"
+    "{%- if message.role == 'user' -%}{{- '<|user|>\\n' + message.content -}}"
+    "{%- elif message.role == 'tool' -%}{{- '<|observation|>\\n' + message.content -}}"
+    "{%- elif message.role == 'assistant' -%}"
+    "{%- set calls = message.tool_calls or [] -%}"
+    "{%- if message.content or not calls -%}"
+    "{{- '<|assistant|>\\n' + (message.content or '') -}}"
+    "{%- endif -%}"
+    "{%- for call in calls -%}"
+    "{%- set call = call.function if call.function is defined else call -%}"
+    "{{- '<|assistant|>' + call.name + '\\n' -}}"
+    "{{- call.arguments if call.arguments is string else call.arguments | tojson -}}"
+    "{%- endfor -%}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|assistant|>' -}}"
+    "{%- elif messages and messages[-1].role == 'assistant' -%}{{- '<|endoftext|>' -}}"
+    "{%- endif -%}"
+)
+
+
+# --------------------------------------------------------------------------- Qwen2.5
+
+QWEN_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+QWEN_TOOLS_HEADER = (
+    "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+)
+QWEN_TOOLS_FOOTER = (
+    "\n</tools>\n\nFor each function call, return a json object with function name and "
+    "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+    '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+)
+QWEN_STOP_TOKENS = ["<|im_end|>", "<|endoftext|>"]
+
+
+def openai_form(tool: dict) -> dict:
+    """A tool in OpenAI form `{"type": "function", "function": {...}}`."""
+    return tool if "function" in tool else {"type": "function", "function": tool}
+
+
+def render_qwen_call(call: dict) -> str:
+    """One Hermes-style call block, as Qwen2.5's own template writes it."""
+    arguments = dump_arguments(call["arguments"])
+    return f'<tool_call>\n{{"name": "{call["name"]}", "arguments": {arguments}}}\n</tool_call>'
+
+
+def render_qwen2_5(
+    tools: list[dict], messages: list[dict], add_generation_prompt: bool = False
+) -> Rendered:
+    out = Rendered()
+    system = "<|im_start|>system\n" + QWEN_DEFAULT_SYSTEM
+    if tools:
+        listed = "".join("\n" + json.dumps(openai_form(t), ensure_ascii=False) for t in tools)
+        system += QWEN_TOOLS_HEADER + listed + QWEN_TOOLS_FOOTER
+    out.add(system + "<|im_end|>\n")
+    for i, message in enumerate(messages):
+        role = message["role"]
+        if role == "user":
+            out.add(f"<|im_start|>user\n{message['content']}<|im_end|>\n")
+        elif role == "tool":
+            # Consecutive tool results share one user turn, as in Qwen's template.
+            if i == 0 or messages[i - 1]["role"] != "tool":
+                out.add("<|im_start|>user")
+            out.add(f"\n<tool_response>\n{message['content']}\n</tool_response>")
+            if i == len(messages) - 1 or messages[i + 1]["role"] != "tool":
+                out.add("<|im_end|>\n")
+        elif role == "assistant":
+            parts = [message["content"]] if message.get("content") else []
+            parts += [render_qwen_call(c) for c in message.get("tool_calls") or []]
+            out.add("<|im_start|>assistant\n")
+            out.add("\n".join(parts) + "<|im_end|>", trained=True)
+            out.add("\n")
+        else:
+            raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
+    if add_generation_prompt:
+        out.add("<|im_start|>assistant\n")
+    return out
+
+
+QWEN2_5_CHAT_TEMPLATE = (
+    "{{- '<|im_start|>system\\n" + QWEN_DEFAULT_SYSTEM + "' -}}"
+    "{%- if tools -%}"
+    "{{- " + json.dumps(QWEN_TOOLS_HEADER) + " -}}"
+    "{%- for tool in tools -%}"
+    "{%- if tool.function is defined -%}{{- '\\n' + tool | tojson -}}"
+    "{%- else -%}{{- '\\n{\"type\": \"function\", \"function\": ' + tool | tojson + '}' -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{{- " + json.dumps(QWEN_TOOLS_FOOTER) + " -}}"
+    "{%- endif -%}"
+    "{{- '<|im_end|>\\n' -}}"
+    "{%- for message in messages -%}"
+    "{%- if message.role == 'user' -%}"
+    "{{- '<|im_start|>user\\n' + message.content + '<|im_end|>\\n' -}}"
+    "{%- elif message.role == 'assistant' -%}"
+    "{{- '<|im_start|>assistant\\n' -}}"
+    "{%- set ns = namespace(first=true) -%}"
+    "{%- if message.content -%}{{- message.content -}}{%- set ns.first = false -%}{%- endif -%}"
+    "{%- for call in message.tool_calls or [] -%}"
+    "{%- set call = call.function if call.function is defined else call -%}"
+    "{%- if not ns.first -%}{{- '\\n' -}}{%- endif -%}{%- set ns.first = false -%}"
+    "{{- '<tool_call>\\n{\"name\": \"' + call.name + '\", \"arguments\": ' -}}"
+    "{{- call.arguments if call.arguments is string else call.arguments | tojson -}}"
+    "{{- '}\\n</tool_call>' -}}"
+    "{%- endfor -%}"
+    "{{- '<|im_end|>\\n' -}}"
+    "{%- elif message.role == 'tool' -%}"
+    "{%- if loop.first or loop.previtem.role != 'tool' -%}{{- '<|im_start|>user' -}}{%- endif -%}"
+    "{{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' -}}"
+    "{%- if loop.last or loop.nextitem.role != 'tool' -%}{{- '<|im_end|>\\n' -}}{%- endif -%}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the pipeline needs to know about one model family's native format."""
+
+    name: str
+    render: Callable[..., Rendered]
+    chat_template: str
+    special_tokens: list[str]
+    stop_tokens: list[str]
+    pad_token: str
+
+
+FAMILIES: dict[str, Family] = {
+    "glm4": Family(
+        name="glm4",
+        render=render_glm4,
+        chat_template=GLM4_CHAT_TEMPLATE,
+        special_tokens=["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>",
+                        "<|assistant|>", "<|observation|>"],
+        stop_tokens=GLM4_STOP_TOKENS,
+        pad_token="<|endoftext|>",
+    ),
+    "qwen2.5": Family(
+        name="qwen2.5",
+        render=render_qwen2_5,
+        chat_template=QWEN2_5_CHAT_TEMPLATE,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<tool_call>",
+                        "</tool_call>"],
+        stop_tokens=QWEN_STOP_TOKENS,
+        pad_token="<|endoftext|>",
+    ),
+}
+
+
+def get_family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model family {name!r}: expected one of {sorted(FAMILIES)}")
+    return FAMILIES[name]
