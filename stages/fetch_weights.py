@@ -47,17 +47,19 @@ def download_from_hub(model: ModelParams, out_dir: Path) -> dict:
 
 
 def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) -> dict:
-    from toolcall.standins import build_standin  # noqa: PLC0415
+    from toolcall.standins import SHAPE_KEYS, build_standin, plain_texts  # noqa: PLC0415
 
     family = get_family(model.family)
     rows = read_json(SAMPLE_PATH)
-    texts = [family.render(*decode_conversation(clean_row(r, CleaningRules(
-        drop_unknown_arguments=False, drop_missing_required=False,
-        drop_unoffered_calls=False))[0])).text for r in rows]
-    shape = {k: v for k, v in vars(params.standin).items() if k not in ("vocab_size", "seed")}
-    build_standin(family, texts, shape, params.standin.vocab_size, params.standin.seed, out_dir)
+    keep_all = CleaningRules(drop_unknown_arguments=False, drop_missing_required=False,
+                             drop_unoffered_calls=False)
+    rendered = [family.render(*decode_conversation(clean_row(r, keep_all)[0])).text
+                for r in rows]
+    settings = vars(params.standin)
+    shape = {k: settings[k] for k in SHAPE_KEYS}
+    summary = build_standin(family, rendered, plain_texts(rows), shape, settings, out_dir)
     return {"source": "standin", "stands_in_for": model.hub_id, "family": model.family,
-            **vars(params.standin)}
+            **settings, **summary}
 
 
 def check_checkpoint(out_dir: Path) -> None:

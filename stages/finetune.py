@@ -107,6 +107,7 @@ def main() -> None:
         weight_decay=train_params.weight_decay,
         lr_scheduler_type=train_params.lr_scheduler_type,
         logging_steps=train_params.logging_steps,
+        train_sampling_strategy="group_by_length",  # batches of similar length: less padding
         eval_strategy="steps",
         eval_steps=train_params.eval_steps,
         save_strategy="no",

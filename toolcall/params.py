@@ -62,9 +62,15 @@ class StandinParams:
     intermediate_size: int
     max_position_embeddings: int
     seed: int
+    pretrain_steps: int  # full-parameter warm-up on plain text (the stand-in's "pretraining")
+    pretrain_batch_size: int
+    pretrain_block_size: int
+    pretrain_learning_rate: float
 
     def validate(self, key: str) -> None:
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+        _check(self.pretrain_steps >= 0, f"{key}.pretrain_steps", self.pretrain_steps, ">= 0")
+        for name in ("pretrain_batch_size", "pretrain_block_size", "pretrain_learning_rate",
+                     "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                      "num_key_value_heads", "intermediate_size", "max_position_embeddings"):
             _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
         _check(self.hidden_size % self.num_attention_heads == 0, f"{key}.hidden_size",

@@ -412,7 +412,7 @@ def make_conversation(rng: random.Random) -> dict:
             turns += [_turn("human", ask), _turn("gpt", reply)]
         return {"conversations": turns, "tools": rng.choice(["[]", ""])}
 
-    offered = rng.sample(TOOLS, rng.randint(1, 3))
+    offered = rng.sample(TOOLS, rng.randint(1, 2))
     tool = offered[0]
     name = tool.schema["name"]
     tools_json = json.dumps([t.schema for t in offered], ensure_ascii=False)

@@ -3,12 +3,15 @@
 A stand-in is a randomly initialised GlmForCausalLM or Qwen2ForCausalLM with a few
 small layers, plus a byte-level BPE tokenizer trained on the bundled sample rendered
 in the family's own format, carrying the family's special tokens and chat template.
-It is written with `save_pretrained`, so every later stage loads it exactly like a
+Like a real base model it has read the domain's text (a short warm-up on the sample's
+plain words and JSON) but never the chat or tool-call format. It is written with
+`save_pretrained`, so every later stage loads it exactly like a
 downloaded checkpoint.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,13 +24,14 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2Config,
 )
+from tqdm import tqdm
 
 from toolcall.templates import Family
 
 # The pre-tokenizer split used by Qwen2 and GLM-4 (cl100k style): newlines stand alone,
 # so a span boundary after "\n" never falls inside a token.
 PRETOKENIZE_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
@@ -57,6 +61,10 @@ def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int) -> Pr
     return fast
 
 
+SHAPE_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+              "intermediate_size", "max_position_embeddings"]
+
+
 def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict):
     common = dict(
         vocab_size=len(tokenizer),
@@ -75,16 +83,60 @@ def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict
     return Qwen2Config(**common)
 
 
-def build_standin(
-    family: Family, texts: list[str], shape: dict, vocab_size: int, seed: int, out_dir: Path
-) -> None:
-    """Train the tokenizer, initialise the model with `seed`, save both to out_dir."""
-    tokenizer = train_tokenizer(texts, family, vocab_size)
+def plain_texts(rows: list[dict]) -> list[str]:
+    """What a base model has read: the sample's words, schemas and JSON, without any chat
+    template or role tokens (so the tool-call *format* is left for fine-tuning to teach)."""
+    texts = []
+    for row in rows:
+        schemas = json.loads(row["tools"]) if row.get("tools") else []
+        texts += [json.dumps(s, indent=4, ensure_ascii=False) for s in schemas]
+        texts.append("\n".join(turn["value"] for turn in row["conversations"]))
+    return texts
+
+
+def pretrain(model, tokenizer: PreTrainedTokenizerFast, texts: list[str], steps: int,
+             batch_size: int, block_size: int, learning_rate: float, seed: int) -> list[float]:
+    """A short full-parameter language-model warm-up on plain text, so the stand-in "base"
+    knows the words and JSON of the domain like a real pretrained base does."""
+    stream = []
+    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+        stream += ids + [tokenizer.pad_token_id]  # <|endoftext|> between documents
+    blocks = torch.tensor(stream[: len(stream) // block_size * block_size]).view(-1, block_size)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    model.train()
+    losses = []
+    for step in tqdm(range(steps), desc="stand-in warm-up", unit="step"):
+        batch = blocks[torch.randint(len(blocks), (batch_size,), generator=generator)]
+        for group in optimizer.param_groups:  # linear decay to 10%
+            group["lr"] = learning_rate * (1 - 0.9 * step / max(steps - 1, 1))
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def build_standin(family: Family, rendered: list[str], plain: list[str], shape: dict,
+                  settings: dict, out_dir: Path) -> dict:
+    """Train the tokenizer, initialise with the seed, warm up on plain text, save.
+
+    Returns a summary of the warm-up for the manifest.
+    """
+    tokenizer = train_tokenizer(rendered + plain, family, settings["vocab_size"])
     config = build_config(family, tokenizer, shape)
-    torch.manual_seed(seed)
+    torch.manual_seed(settings["seed"])
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    losses = pretrain(model, tokenizer, plain, settings["pretrain_steps"],
+                      settings["pretrain_batch_size"], settings["pretrain_block_size"],
+                      settings["pretrain_learning_rate"], settings["seed"])
     model.generation_config = GenerationConfig(
         eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id, do_sample=False
     )
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    return {"parameters": model.num_parameters(), "tokenizer_vocab_size": len(tokenizer),
+            "pretrain_first_loss": losses[0] if losses else None,
+            "pretrain_last_loss": losses[-1] if losses else None}

@@ -1,0 +1,196 @@
+"""Equality rules, edge cases and sanity properties of the tool-call metrics (eval-spec)."""
+
+import pytest
+from conftest import WEATHER_TOOL
+
+from toolcall.evaluation import build_samples
+from toolcall.glaive import CleaningRules, clean_row
+from toolcall.metrics import (
+    LENIENT,
+    SOFT,
+    STRICT,
+    aggregate,
+    bleu4,
+    bootstrap_intervals,
+    calls_equal,
+    rouge_l_f1,
+    score_turn,
+    values_equal,
+)
+from toolcall.parsing import PARSERS, ParsedTurn
+from toolcall.sample_data import make_sample
+from toolcall.templates import FAMILIES
+
+
+@pytest.mark.parametrize("pred, gold, strict, lenient", [
+    (1, 1.0, True, True),           # numbers by value
+    ("1", 1, False, True),          # stringified number: strict fails, lenient passes
+    ("2.50", 2.5, False, True),
+    ("true", True, False, True),    # "true" vs boolean
+    (1, True, False, False),        # booleans are not numbers
+    ("约翰·多伊", "约翰 多伊", True, True),  # punctuation and whitespace removed
+    ("北京，上海", "北京,上海", True, True),  # full-width comma == ASCII comma (NFKC)
+    ("ＡＢＣ", "abc", True, True),  # full-width letters and case
+    (["a", "b"], ["b", "a"], False, False),  # lists in order
+    ({"a": 1, "b": None}, {"a": 1}, True, True),  # null counts as absent
+    ({"a": 1}, {"a": 1, "b": 2}, False, False),
+    (None, None, True, True),
+    ({"x": {"y": "1"}}, {"x": {"y": 1}}, False, True),
+])
+def test_value_equality_levels(pred, gold, strict, lenient):
+    assert values_equal(pred, gold, STRICT) is strict
+    assert values_equal(pred, gold, LENIENT) is lenient
+
+
+def test_soft_equality_uses_character_rouge():
+    assert not values_equal("北京市朝阳区", "北京朝阳区", LENIENT)
+    assert values_equal("北京市朝阳区", "北京朝阳区", SOFT)
+    assert not values_equal("上海", "北京", SOFT)
+
+
+def test_calls_match_in_any_order_names_exactly():
+    a = {"name": "f", "arguments": {"x": 1}}
+    b = {"name": "g", "arguments": {"y": 2}}
+    assert calls_equal([a, b], [b, a])
+    assert not calls_equal([a], [a, a])
+    assert not calls_equal([{"name": "F", "arguments": {"x": 1}}], [a])
+
+
+def test_text_similarity_on_chinese():
+    assert rouge_l_f1("北京今天晴", "北京今天晴") == 1.0
+    assert 0 < rouge_l_f1("北京今天晴", "北京明天晴") < 1
+    assert bleu4("今天北京天气晴朗", "今天北京天气晴朗") == pytest.approx(1.0)
+    assert bleu4("完全不同", "今天北京天气晴朗") == 0.0
+
+
+def _samples(family="glm4", n=60):
+    rows = make_sample(n, seed=7)
+    conversations = []
+    for i, row in enumerate(rows):
+        conversation, _ = clean_row(row, CleaningRules())
+        conversations.append({"id": f"c{i}", **conversation})
+    return build_samples(conversations, FAMILIES[family])
+
+
+def _gold_output(sample):
+    gold = sample["gold"]
+    if gold.get("tool_calls"):
+        return ParsedTurn("calls", calls=gold["tool_calls"], format_valid=True)
+    return ParsedTurn("text", content=gold["content"], format_valid=True)
+
+
+def _judge(samples, outputs):
+    return [{"conversation_id": s["conversation_id"], **score_turn(s, o)}
+            for s, o in zip(samples, outputs, strict=True)]
+
+
+def test_gold_replayed_scores_one_on_every_match_metric():
+    samples = _samples()
+    metrics = aggregate(_judge(samples, [_gold_output(s) for s in samples]))
+    for name in ("call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1",
+                 "decision_precision", "decision_recall", "call_name_accuracy",
+                 "call_lenient_match", "call_soft_match", "arg_key_f1", "arg_value_f1",
+                 "text_rouge_l", "conversation_success_rate", "format_valid_rate"):
+        assert metrics[name] == pytest.approx(1.0), name
+    assert metrics["hallucinated_function_rate"] == 0
+    assert metrics["missing_arg_rate"] == 0 and metrics["extra_arg_rate"] == 0
+    assert metrics["schema_valid_rate"] == metrics["gold_schema_valid_rate"]
+
+
+def test_gold_text_through_the_real_parser_scores_one():
+    """Render each gold turn as the model would write it, parse it, score it."""
+    for family in FAMILIES:
+        samples = _samples(family, n=30)
+        fam = FAMILIES[family]
+        outputs = []
+        for s in samples:
+            full = fam.render(s["tools"], [s["gold"]]).text
+            bare = fam.render(s["tools"], [], add_generation_prompt=True).text
+            text = full[len(bare):]
+            for stop in fam.stop_tokens:
+                text = text.split(stop)[0]
+            outputs.append(PARSERS[family](text))
+        metrics = aggregate(_judge(samples, outputs))
+        assert metrics["call_exact_match"] == 1.0 and metrics["decision_f1"] == 1.0
+
+
+def test_never_calling_scores_half():
+    samples = _samples()
+    metrics = aggregate(_judge(samples, [ParsedTurn("text", content="好的") for _ in samples]))
+    assert metrics["no_call_accuracy_with_tools"] == 1.0
+    assert metrics["call_exact_match"] == 0.0
+    assert metrics["tool_score"] == 0.5
+    assert metrics["decision_f1"] == 0.0
+    assert metrics["errors_missed_call"] == metrics["turns_call"]
+
+
+def test_stringified_numbers_lose_strict_keep_lenient():
+    sample = {"conversation_id": "c", "stratum": "call", "tools": [WEATHER_TOOL], "gold": {
+        "role": "assistant", "content": "",
+        "tool_calls": [{"name": "get_weather", "arguments": {"city": "北京", "days": 3}}]}}
+    pred = ParsedTurn("calls", calls=[{"name": "get_weather",
+                                       "arguments": {"city": "北京", "days": "3"}}])
+    turn = {"conversation_id": "c", **score_turn(sample, pred)}
+    assert not turn["exact_strict"] and turn["exact_lenient"]
+    assert turn["error_type"] == "type_mismatch"
+    assert turn["pred_schema_valid"] == 0 and turn["gold_schema_valid"] == 1
+
+
+def test_call_without_tools_is_false_and_hallucinated():
+    sample = {"conversation_id": "c", "stratum": "notools", "tools": [],
+              "gold": {"role": "assistant", "content": "你好"}}
+    pred = ParsedTurn("calls", calls=[{"name": "get_weather", "arguments": {}}], format_valid=True)
+    metrics = aggregate([{"conversation_id": "c", **score_turn(sample, pred)}])
+    assert metrics["hallucinated_function_rate"] == 1.0
+    assert metrics["no_call_accuracy_notools"] == 0.0
+    assert metrics["decision_precision"] == 0.0
+    assert metrics["errors_spurious_call"] == 1
+
+
+@pytest.mark.parametrize("output, kind", [
+    ("", "malformed"),                       # GLM: empty output is not an answer
+    ("get_weather\n{\"city\": \"北", "malformed"),  # truncated at the token limit
+    ("\n北京今天晴。", "text"),
+])
+def test_glm4_edge_outputs(output, kind):
+    assert PARSERS["glm4"](output).kind == kind
+
+
+def test_malformed_counts_as_a_decision_to_call():
+    sample = {"conversation_id": "c", "stratum": "nocall_with_tools", "tools": [WEATHER_TOOL],
+              "gold": {"role": "assistant", "content": "请问哪个城市？"}}
+    turn = score_turn(sample, PARSERS["glm4"]("get_weather\n{"))
+    assert turn["predicted_call"] and turn["error_type"] == "spurious_call"
+
+
+def test_missing_and_extra_arguments():
+    gold = {"role": "assistant", "content": "",
+            "tool_calls": [{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}]}
+    sample = {"conversation_id": "c", "stratum": "call", "tools": [WEATHER_TOOL], "gold": gold}
+    missing = score_turn(sample, ParsedTurn("calls", calls=[
+        {"name": "get_weather", "arguments": {"city": "北京"}}]))
+    extra = score_turn(sample, ParsedTurn("calls", calls=[
+        {"name": "get_weather", "arguments": {"city": "北京", "days": 1, "unit": "摄氏度"}}]))
+    assert missing["error_type"] == "missing_arg" and missing["missing_arg"]
+    assert extra["error_type"] == "extra_arg" and extra["extra_arg"]
+    metrics = aggregate([{"conversation_id": "a", **missing}, {"conversation_id": "b", **extra}])
+    assert metrics["arg_key_recall"] == pytest.approx(3 / 4)
+    assert metrics["arg_key_precision"] == pytest.approx(3 / 4)
+
+
+def test_empty_denominators_are_none_and_counts_present():
+    metrics = aggregate([])
+    assert metrics["turns"] == 0 and metrics["turns_call"] == 0
+    assert metrics["call_exact_match"] is None and metrics["tool_score"] is None
+
+
+def test_bootstrap_interval_contains_the_estimate():
+    samples = _samples(n=80)
+    outputs = [_gold_output(s) if i % 3 else ParsedTurn("text", content="x")
+               for i, s in enumerate(samples)]
+    turns = _judge(samples, outputs)
+    point = aggregate(turns)
+    ci = bootstrap_intervals(turns, samples=200, seed=0)
+    for name in ("call_exact_match", "tool_score", "decision_f1"):
+        assert ci[f"{name}_ci_low"] <= point[name] <= ci[f"{name}_ci_high"]
+        assert ci[f"{name}_ci_low"] < ci[f"{name}_ci_high"]
