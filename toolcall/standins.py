@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tqdm import tqdm
 from transformers import (
     AutoModelForCausalLM,
     GenerationConfig,
@@ -24,7 +25,6 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2Config,
 )
-from tqdm import tqdm
 
 from toolcall.templates import Family
 

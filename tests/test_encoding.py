@@ -1,0 +1,67 @@
+"""Loss-mask audits on both stand-in tokenizers: exactly the assistant turns are trained."""
+
+import pytest
+
+from toolcall.encoding import encode_rendered, show_mask, trained_segments
+from toolcall.standins import train_tokenizer
+from toolcall.templates import FAMILIES
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    corpus = (FAMILIES["glm4"].render([], [{"role": "user", "content": "你好，北京天气怎么样？"}]).text,
+              '{"city": "北京", "days": 1} get_weather 上海 广州 华氏度 摄氏度')
+    return {name: train_tokenizer(list(corpus) * 5, fam, vocab_size=600)
+            for name, fam in FAMILIES.items()}
+
+
+EXPECTED = {
+    "glm4": [
+        'get_weather\n{"city": "北京", "days": 1}<|observation|>',
+        "\n北京3度。<|user|>",
+        'get_weather\n{"city": "上海"}<|assistant|>get_weather\n'
+        '{"city": "广州", "unit": "华氏度"}<|observation|>',
+        "\n上海9度，广州70华氏度。<|endoftext|>",
+    ],
+    "qwen2.5": [
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
+        "</tool_call><|im_end|>",
+        "北京3度。<|im_end|>",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "广州", "unit": "华氏度"}}\n'
+        "</tool_call><|im_end|>",
+        "上海9度，广州70华氏度。<|im_end|>",
+    ],
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_trained_tokens_decode_to_exactly_the_assistant_turns(family, tokenizers,
+                                                              weather_conversation):
+    tokenizer = tokenizers[family]
+    rendered = FAMILIES[family].render(*weather_conversation)
+    encoded = encode_rendered(rendered, tokenizer)
+    assert tokenizer.decode(encoded.input_ids) == rendered.text  # one tokenization, lossless
+    assert trained_segments(encoded.input_ids, encoded.assistant_masks, tokenizer) == \
+        EXPECTED[family]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_untrained_parts_are_prompt_tools_users_and_results(family, tokenizers,
+                                                            weather_conversation):
+    tokenizer = tokenizers[family]
+    encoded = encode_rendered(FAMILIES[family].render(*weather_conversation), tokenizer)
+    shown = show_mask(encoded.input_ids, encoded.assistant_masks, tokenizer)
+    untrained = "".join(part.split("⟧")[0] for part in shown.split("⟦")[1:])
+    for text in ("查询天气", "北京天气？", '{"temp": 3}', '{"temp": 70}', "上海和广州呢？"):
+        assert text in untrained
+    # role tokens that open a turn are not trained, the native stop tokens are
+    stop = {"glm4": "<|observation|>", "qwen2.5": "<|im_end|>"}[family]
+    assert shown.count(stop) >= 2
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_stop_tokens_and_role_tokens_are_single_special_tokens(family, tokenizers):
+    tokenizer = tokenizers[family]
+    for token in FAMILIES[family].special_tokens:
+        assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1, token
