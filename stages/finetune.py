@@ -14,26 +14,11 @@ import dataclasses
 import statistics
 from pathlib import Path
 
-from toolcall.encoding import encode_rendered, show_mask
-from toolcall.glaive import decode_conversation
+from toolcall.encoding import show_mask
 from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
+from toolcall.lengths import fit_to_length
 from toolcall.params import load_params
-from toolcall.templates import Family, get_family
-
-
-def encode_conversations(conversations: list[dict], family: Family, tokenizer,
-                         max_length: int) -> tuple[list[dict], list[int], list[str]]:
-    """Encoded rows within max_length, every row's token length, ids of rows too long."""
-    examples, lengths, too_long = [], [], []
-    for conversation in conversations:
-        rendered = family.render(*decode_conversation(conversation))
-        encoded = encode_rendered(rendered, tokenizer)
-        lengths.append(len(encoded.input_ids))
-        if len(encoded.input_ids) > max_length:
-            too_long.append(conversation["id"])
-            continue
-        examples.append(dataclasses.asdict(encoded))
-    return examples, lengths, too_long
+from toolcall.templates import get_family
 
 
 def length_summary(lengths: list[int]) -> dict:
@@ -77,16 +62,22 @@ def main() -> None:
 
     train_rows = read_jsonl("data/prepared/train.jsonl")
     test_rows = read_jsonl("data/prepared/test.jsonl")
-    train_examples, lengths, too_long = encode_conversations(
-        train_rows, family, tokenizer, model_params.max_length)
-    eval_examples, _, _ = encode_conversations(
-        test_rows, family, tokenizer, model_params.max_length)
-    share = len(too_long) / len(train_rows)
+    policy = params.dataset.over_length
+    train_encoded, report = fit_to_length(train_rows, family, tokenizer, model_params.max_length,
+                                          policy)
+    eval_encoded, _ = fit_to_length(test_rows, family, tokenizer, model_params.max_length, policy)
+    share = report.rows_over_max_length / len(train_rows)
     if share > params.dataset.max_over_length_share:
         raise PipelineError(
-            f"{len(too_long)} of {len(train_rows)} training rows ({share:.1%}) exceed "
-            f"models.{key}.max_length={model_params.max_length} tokens (longest "
-            f"{max(lengths)}); raise max_length or dataset.max_over_length_share")
+            f"{report.rows_over_max_length} of {len(train_rows)} training rows ({share:.1%}) "
+            f"exceed models.{key}.max_length={model_params.max_length} tokens (longest "
+            f"{max(report.lengths)}); raise max_length or dataset.max_over_length_share")
+    train_examples = [dataclasses.asdict(e) for e in train_encoded]
+    eval_examples = [dataclasses.asdict(e) for e in eval_encoded]
+    log.info("finetune %s: %d train rows -> %d examples (%d over %d tokens, policy %s: %d "
+             "pieces, %d exchanges dropped)", key, len(train_rows), len(train_examples),
+             report.rows_over_max_length, model_params.max_length, policy,
+             report.pieces_from_splits, report.exchanges_dropped)
     first = next(e for e in train_examples if sum(e["assistant_masks"]))
     log.info("finetune %s: one training row, untrained parts in ⟦…⟧:\n%s", key,
              show_mask(first["input_ids"], first["assistant_masks"], tokenizer))
@@ -145,11 +136,14 @@ def main() -> None:
         "eval_loss": eval_result["eval_loss"],
         "steps": result.global_step,
         "train_runtime_s": result.metrics["train_runtime"],
-        "train_rows": len(train_examples),
-        "rows_over_max_length": len(too_long),
+        "train_rows": len(train_rows),
+        "train_examples": len(train_examples),
+        "rows_over_max_length": report.rows_over_max_length,
+        "pieces_from_splits": report.pieces_from_splits,
+        "exchanges_dropped_over_length": report.exchanges_dropped,
         "trained_token_share": trained_tokens / sum(len(e["input_ids"]) for e in train_examples),
         "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
-        **length_summary(lengths),
+        **length_summary(report.lengths),
     }
     write_json(metrics_dir / "train.json", summary)
     log.info("finetune %s: %d steps in %.0fs, train loss %.3f, eval loss %.3f, adapter in %s",

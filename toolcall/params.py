@@ -40,12 +40,15 @@ class DatasetParams:
     hub_split: str
     test_fraction: float
     cleaning: Cleaning
+    over_length: str  # rows over a model's max_length: "drop" or "split" at user turns
     max_over_length_share: float  # fail when more rows than this exceed a model's max_length
     max_rows: int | None = None
 
     def validate(self, key: str) -> None:
         _check(0 < self.test_fraction < 1, f"{key}.test_fraction", self.test_fraction,
                "a number between 0 and 1")
+        _check(self.over_length in ("drop", "split"), f"{key}.over_length", self.over_length,
+               "'drop' or 'split'")
         _check(0 <= self.max_over_length_share <= 1, f"{key}.max_over_length_share",
                self.max_over_length_share, "a share between 0 and 1")
         _check(self.max_rows is None or self.max_rows > 0, f"{key}.max_rows", self.max_rows,
@@ -122,7 +125,6 @@ class ModelParams:
     family: str
     hub_id: str
     revision: str
-    chat_hub_id: str  # the family's chat checkpoint, evaluated untrained as a reference
     max_length: int
     lora: LoraParams
     train: TrainParams
@@ -152,7 +154,6 @@ class EvaluateParams:
     batch_size: int
     max_prompt_tokens: int
     bootstrap_samples: int
-    chat_reference: bool  # also evaluate the family's untrained chat checkpoint (hub only)
 
     def validate(self, key: str) -> None:
         for name in ("max_new_tokens", "batch_size", "max_prompt_tokens"):
