@@ -36,9 +36,9 @@ def flatten(data: dict, prefix: str = "") -> dict:
 def model_settings(params: Params, model: ModelParams) -> dict:
     """The settings in effect for one model, flat, as the table shows them."""
     settings = flatten(dataclasses.asdict(model))
-    settings.pop("standin_train", None)
-    settings = {k: v for k, v in settings.items() if not k.startswith("standin_train.")}
+    settings = {k: v for k, v in settings.items() if not k.startswith("standin_")}
     settings.update(flatten(dataclasses.asdict(model.train_for(params.weights)), "train."))
+    settings.update(flatten(dataclasses.asdict(model.lora_for(params.weights)), "lora."))
     return settings
 
 

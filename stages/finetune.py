@@ -85,7 +85,7 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32)
-    lora = model_params.lora
+    lora = model_params.lora_for(params.weights)
     config = SFTConfig(
         output_dir=str(Path("models") / key / "checkpoints"),
         learning_rate=train_params.learning_rate,
@@ -110,9 +110,11 @@ def main() -> None:
         disable_tqdm=False,
     )
     peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                             target_modules=lora.target_modules, task_type="CAUSAL_LM")
+                             target_modules=lora.target_modules,
+                             modules_to_save=lora.modules_to_save or None, task_type="CAUSAL_LM")
     tracked = {"model": key, "weights": params.weights,
-               **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params)}
+               **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params),
+               "lora_in_effect": dataclasses.asdict(lora)}
     callback = swanlab_callback(key, tracked)
     trainer = SFTTrainer(
         model=model, args=config, processing_class=tokenizer, peft_config=peft_config,

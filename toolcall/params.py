@@ -89,6 +89,9 @@ class LoraParams:
     alpha: int
     dropout: float
     target_modules: list[str] | str  # a list of module names, or "all-linear"
+    # Modules trained in full next to the adapters (e.g. embed_tokens, lm_head), as
+    # LLaMA-Factory's additional_target; saved with the adapter.
+    modules_to_save: list[str] = field(default_factory=list)
 
     def validate(self, key: str) -> None:
         _check(self.r > 0, f"{key}.r", self.r, "a positive integer (LoRA rank)")
@@ -129,6 +132,7 @@ class ModelParams:
     lora: LoraParams
     train: TrainParams
     standin_train: dict = field(default_factory=dict)  # overrides of `train` for stand-ins
+    standin_lora: dict = field(default_factory=dict)  # overrides of `lora` for stand-ins
 
     def validate(self, key: str) -> None:
         _check(self.family in FAMILIES, f"{key}.family", self.family, f"one of {sorted(FAMILIES)}")
@@ -138,7 +142,10 @@ class ModelParams:
         _check(not unknown, f"{key}.standin_train", sorted(unknown), "keys of train")
         self.lora.validate(f"{key}.lora")
         self.train.validate(f"{key}.train")
+        unknown = set(self.standin_lora) - {f.name for f in dataclasses.fields(LoraParams)}
+        _check(not unknown, f"{key}.standin_lora", sorted(unknown), "keys of lora")
         self.train_for("standin").validate(f"{key}.standin_train")
+        self.lora_for("standin").validate(f"{key}.standin_lora")
 
     def train_for(self, weights: str) -> TrainParams:
         """The training settings in effect: stand-ins apply their overrides."""
@@ -146,6 +153,13 @@ class ModelParams:
             return self.train
         merged = {**dataclasses.asdict(self.train), **self.standin_train}
         return _build(TrainParams, merged, "standin_train")
+
+    def lora_for(self, weights: str) -> LoraParams:
+        """The LoRA settings in effect: stand-ins apply their overrides."""
+        if weights != "standin" or not self.standin_lora:
+            return self.lora
+        merged = {**dataclasses.asdict(self.lora), **self.standin_lora}
+        return _build(LoraParams, merged, "standin_lora")
 
 
 @dataclass(frozen=True)
