@@ -18,7 +18,7 @@ from toolcall.encoding import show_mask
 from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
 from toolcall.lengths import fit_to_length
 from toolcall.params import load_params
-from toolcall.templates import get_family
+from toolcall.templates import get_family, template_is_equivalent
 
 
 def length_summary(lengths: list[int]) -> dict:
@@ -55,9 +55,15 @@ def main() -> None:
     base_dir, adapter_dir = Path("models") / key / "base", Path("models") / key / "adapter"
     metrics_dir = Path("metrics") / key
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    # The project's template renders exactly what we train on; it replaces whatever the
-    # checkpoint shipped (GLM-4's base ships none) and is saved with the adapter.
-    tokenizer.chat_template = family.chat_template
+    # Train and save the template that renders exactly what we train on. A checkpoint's
+    # own template is kept only where it renders the same (GLM-4's base ships none).
+    shipped = tokenizer.chat_template
+    if template_is_equivalent(shipped, family):
+        log.info("finetune %s: the checkpoint's chat template renders the training format", key)
+    else:
+        log.info("finetune %s: checkpoint template %s; using the project's %s template", key,
+                 "differs" if shipped else "absent", family.name)
+        tokenizer.chat_template = family.chat_template
     tokenizer.padding_side = "left"
 
     train_rows = read_jsonl("data/prepared/train.jsonl")

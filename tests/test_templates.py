@@ -7,7 +7,12 @@ from conftest import FIXTURES
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from toolcall.parsing import PARSERS
-from toolcall.templates import FAMILIES, render_glm4_call, render_qwen_call
+from toolcall.templates import (
+    FAMILIES,
+    render_glm4_call,
+    render_qwen_call,
+    template_is_equivalent,
+)
 
 FAMILY_NAMES = sorted(FAMILIES)
 
@@ -134,3 +139,13 @@ def test_round_trip_of_a_whole_turn(family, weather_conversation):
             assert parsed.calls == message["tool_calls"] and parsed.format_valid
         else:
             assert parsed.kind == "text" and parsed.content == message["content"]
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_template_equivalence_check(family):
+    fam = FAMILIES[family]
+    assert template_is_equivalent(fam.chat_template, fam)
+    assert not template_is_equivalent(None, fam)
+    other = FAMILIES["qwen2.5" if family == "glm4" else "glm4"]
+    assert not template_is_equivalent(other.chat_template, fam)
+    assert not template_is_equivalent("{{ messages[0].content }}", fam)

@@ -281,3 +281,33 @@ def get_family(name: str) -> Family:
     if name not in FAMILIES:
         raise ValueError(f"unknown model family {name!r}: expected one of {sorted(FAMILIES)}")
     return FAMILIES[name]
+
+
+PROBE_TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "查询天气",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]}}}]
+PROBE_MESSAGES = [
+    {"role": "user", "content": "北京天气？"},
+    {"role": "assistant", "content": "", "tool_calls": [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "北京"}}}]},
+    {"role": "tool", "content": '{"temp": 3}'},
+    {"role": "assistant", "content": "北京3度。"},
+]
+
+
+def template_is_equivalent(chat_template: str | None, family: Family) -> bool:
+    """Does a checkpoint's own chat template render a tool conversation exactly as we train?"""
+    if not chat_template:
+        return False
+    from transformers.utils.chat_template_utils import render_jinja_template  # noqa: PLC0415
+
+    plain = [{**m, "tool_calls": [c["function"] for c in m["tool_calls"]]}
+             if m.get("tool_calls") else m for m in PROBE_MESSAGES]
+    expected = family.render(PROBE_TOOLS, plain[:3], add_generation_prompt=True).text
+    try:
+        rendered, _ = render_jinja_template(conversations=[PROBE_MESSAGES[:3]], tools=PROBE_TOOLS,
+                                            chat_template=chat_template, add_generation_prompt=True)
+    except Exception:  # a template that cannot render tools at all
+        return False
+    return rendered[0] == expected

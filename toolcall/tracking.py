@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from transformers import TrainerCallback
+
 from toolcall.io import log
 
 DEFAULT_PROJECT = "toolcall-sft"
@@ -21,15 +23,41 @@ def run_name(model_key: str, stage: str) -> str:
     return f"{model_key}-{stage}" + (f"-{experiment}" if experiment else "")
 
 
-def swanlab_callback(model_key: str, config: dict):
-    """A transformers callback logging to SwanLab, or None if SwanLab cannot start."""
+class NeverFailingCallback(TrainerCallback):
+    """Forwards every trainer event to `inner`; the first error disables it with one
+    warning, so a tracking problem (service down, disk full) never stops training."""
+
+    def __init__(self, inner: TrainerCallback):
+        self.inner: TrainerCallback | None = inner
+
+    def __getattribute__(self, name: str):
+        if not name.startswith("on_"):
+            return object.__getattribute__(self, name)
+
+        def forward(*args, **kwargs):
+            inner = object.__getattribute__(self, "inner")
+            if inner is None:
+                return None
+            try:
+                return getattr(inner, name)(*args, **kwargs)
+            except Exception as e:
+                log.warning("tracking disabled for the rest of this run: %s failed (%s: %s)",
+                            name, type(e).__name__, e)
+                self.inner = None
+                return None
+
+        return forward
+
+
+def swanlab_callback(model_key: str, config: dict) -> TrainerCallback | None:
+    """A callback logging to SwanLab (guarded), or None when tracking is disabled."""
     os.environ.setdefault("SWANLAB_MODE", "offline")
     if os.environ["SWANLAB_MODE"] == "disabled":
         return None
     try:
         from swanlab.integration.transformers import SwanLabCallback  # noqa: PLC0415
 
-        return SwanLabCallback(
+        inner = SwanLabCallback(
             project=os.environ.get("SWANLAB_PROJECT_NAME", DEFAULT_PROJECT),
             experiment_name=run_name(model_key, "finetune"),
             config=config,
@@ -37,3 +65,4 @@ def swanlab_callback(model_key: str, config: dict):
     except Exception as e:  # tracking must never stop training
         log.warning("SwanLab disabled for this run (%s: %s)", type(e).__name__, e)
         return None
+    return NeverFailingCallback(inner)

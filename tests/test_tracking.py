@@ -1,0 +1,58 @@
+"""Tracking never blocks on a prompt and never stops training."""
+
+import os
+import subprocess
+import sys
+
+from transformers import TrainerCallback
+
+from toolcall.tracking import NeverFailingCallback, run_name, swanlab_callback
+
+
+class Exploding(TrainerCallback):
+    calls = 0
+
+    def on_log(self, *args, **kwargs):
+        Exploding.calls += 1
+        raise ConnectionError("service unreachable")
+
+
+def test_a_failing_tracker_is_disabled_after_one_warning(caplog):
+    guarded = NeverFailingCallback(Exploding())
+    guarded.on_log(None, None, None, logs={"loss": 1.0})
+    guarded.on_log(None, None, None, logs={"loss": 0.5})
+    assert Exploding.calls == 1
+    assert "tracking disabled" in caplog.text
+
+
+def test_disabled_mode_gives_no_callback(monkeypatch):
+    monkeypatch.setenv("SWANLAB_MODE", "disabled")
+    assert swanlab_callback("m", {}) is None
+
+
+def test_run_name_includes_the_dvc_experiment(monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "glm-vs-qwen")
+    assert run_name("glm4-9b", "finetune") == "glm4-9b-finetune-glm-vs-qwen"
+
+
+def test_cloud_mode_without_key_or_network_neither_blocks_nor_raises(tmp_path):
+    """Online mode, no API key, stdin closed: the run must go on without tracking."""
+    script = (
+        "from transformers import TrainerControl, TrainerState, TrainingArguments\n"
+        "from toolcall.tracking import swanlab_callback\n"
+        "cb = swanlab_callback('m', {'lr': 1})\n"
+        "args = TrainingArguments(output_dir='out', report_to='none')\n"
+        "state, control = TrainerState(), TrainerControl()\n"
+        "if cb is not None:\n"
+        "    cb.on_train_begin(args, state, control)\n"
+        "    cb.on_log(args, state, control, logs={'loss': 1.0})\n"
+        "print('training went on')\n"
+    )
+    env = {**os.environ, "SWANLAB_MODE": "cloud", "SWANLAB_API_KEY": "",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    env.pop("SWANLAB_API_KEY")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "training went on" in result.stdout
+    assert "tracking disabled" in result.stderr  # it did try, failed, and said so once
