@@ -72,12 +72,13 @@ def main() -> None:
     train_encoded, report = fit_to_length(train_rows, family, tokenizer, model_params.max_length,
                                           policy)
     eval_encoded, _ = fit_to_length(test_rows, family, tokenizer, model_params.max_length, policy)
-    share = report.rows_over_max_length / len(train_rows)
+    share = report.rows_losing_content / len(train_rows)
     if share > params.dataset.max_over_length_share:
         raise PipelineError(
-            f"{report.rows_over_max_length} of {len(train_rows)} training rows ({share:.1%}) "
-            f"exceed models.{key}.max_length={model_params.max_length} tokens (longest "
-            f"{max(report.lengths)}); raise max_length or dataset.max_over_length_share")
+            f"{report.rows_losing_content} of {len(train_rows)} training rows ({share:.1%}) would "
+            f"lose content at models.{key}.max_length={model_params.max_length} tokens "
+            f"(policy {policy}, longest row {max(report.lengths)} tokens); raise max_length, "
+            "use dataset.over_length: split, or raise dataset.max_over_length_share")
     train_examples = [dataclasses.asdict(e) for e in train_encoded]
     eval_examples = [dataclasses.asdict(e) for e in eval_encoded]
     log.info("finetune %s: %d train rows -> %d examples (%d over %d tokens, policy %s: %d "
@@ -147,6 +148,7 @@ def main() -> None:
         "train_rows": len(train_rows),
         "train_examples": len(train_examples),
         "rows_over_max_length": report.rows_over_max_length,
+        "rows_losing_content": report.rows_losing_content,
         "pieces_from_splits": report.pieces_from_splits,
         "exchanges_dropped_over_length": report.exchanges_dropped,
         "trained_token_share": trained_tokens / sum(len(e["input_ids"]) for e in train_examples),

@@ -49,6 +49,7 @@ def test_drop_counts_and_drops(tokenizer):
     limit = _length(tokenizer, conversation) - 1
     examples, report = fit_to_length([conversation], FAMILIES["glm4"], tokenizer, limit, DROP)
     assert examples == [] and report.rows_over_max_length == 1
+    assert report.rows_losing_content == 1
 
 
 def test_split_keeps_every_piece_whole_and_within_limit(tokenizer):
@@ -57,6 +58,7 @@ def test_split_keeps_every_piece_whole_and_within_limit(tokenizer):
     examples, report = fit_to_length([conversation], FAMILIES["glm4"], tokenizer, two_exchanges,
                                      SPLIT)
     assert report.rows_over_max_length == 1 and report.pieces_from_splits == 3
+    assert report.rows_losing_content == 0
     for example in examples:
         assert len(example.input_ids) <= two_exchanges
         text = tokenizer.decode(example.input_ids)
@@ -71,3 +73,4 @@ def test_an_exchange_too_long_alone_is_dropped_and_counted(tokenizer):
     limit = _length(tokenizer, _conversation(2))
     examples, report = fit_to_length([conversation], FAMILIES["glm4"], tokenizer, limit, SPLIT)
     assert report.exchanges_dropped == 1 and len(examples) == 1
+    assert report.rows_losing_content == 1

@@ -33,6 +33,7 @@ class LengthReport:
     rows_over_max_length: int = 0
     pieces_from_splits: int = 0
     exchanges_dropped: int = 0  # single exchanges that alone exceed max_length
+    rows_losing_content: int = 0  # rows dropped whole, or split with an exchange dropped
 
 
 def fit_to_length(conversations: list[dict], family: Family, tokenizer, max_length: int,
@@ -50,8 +51,10 @@ def fit_to_length(conversations: list[dict], family: Family, tokenizer, max_leng
             continue
         report.rows_over_max_length += 1
         if policy == DROP:
+            report.rows_losing_content += 1
             continue
         piece: list[dict] = []
+        dropped_before = report.exchanges_dropped
         for segment in user_turn_segments(messages):
             if piece and len(encode(tools, piece + segment).input_ids) > max_length:
                 examples.append(encode(tools, piece))
@@ -64,4 +67,5 @@ def fit_to_length(conversations: list[dict], family: Family, tokenizer, max_leng
         if piece:
             examples.append(encode(tools, piece))
             report.pieces_from_splits += 1
+        report.rows_losing_content += report.exchanges_dropped > dropped_before
     return examples, report
