@@ -26,12 +26,25 @@ def load_source_rows(dataset: DatasetParams) -> list[dict]:
             raise PipelineError(f"dataset.source {dataset.source} does not exist: point it at a "
                                 "glaive-format .json/.jsonl file or a hub id")
         text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix == ".jsonl":
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise PipelineError(f"{path} is not valid JSON (line {e.lineno}): {e.msg}") from None
+        # Parse JSONL line by line so an error names the file's own line number.
+        documents = enumerate(text.splitlines(), 1) if path.suffix == ".jsonl" else [(0, text)]
+        rows = []
+        for offset, document in documents:
+            if not document.strip():
+                continue
+            try:
+                parsed = json.loads(document)
+            except json.JSONDecodeError as e:
+                line = offset or e.lineno
+                raise PipelineError(f"{path} is not valid JSON (line {line}): {e.msg}; fix or "
+                                    "remove that line") from None
+            if offset:
+                rows.append(parsed)
+            elif isinstance(parsed, list):
+                rows = parsed
+            else:
+                raise PipelineError(f"{path} must hold a JSON list of glaive rows")
+        return rows
     from datasets import load_dataset  # noqa: PLC0415 (only the hub path needs it)
 
     try:

@@ -1,0 +1,120 @@
+"""The real loading code (hub ids, revisions, snapshot_download, load_dataset), run against
+local fixtures with the hub calls replaced; and what the user sees when loading fails."""
+
+import json
+import shutil
+from types import SimpleNamespace
+
+import huggingface_hub
+import pytest
+from huggingface_hub.errors import GatedRepoError
+
+from stages import fetch_weights, prepare_dataset
+from toolcall.io import PipelineError
+from toolcall.params import DatasetParams, load_params
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """A hub whose snapshot is a local folder; records what was asked for."""
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    for name in ("config.json", "tokenizer_config.json", "model.safetensors"):
+        (snapshot / name).write_text("{}")
+    asked = {}
+
+    def model_info(self, repo_id, revision=None):
+        asked["info"] = (repo_id, revision)
+        return SimpleNamespace(sha=COMMIT)
+
+    def snapshot_download(repo_id, revision=None, local_dir=None, **kwargs):
+        asked["download"] = (repo_id, revision)
+        shutil.copytree(snapshot, local_dir, dirs_exist_ok=True)
+        return str(local_dir)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    return asked
+
+
+def test_hub_download_is_pinned_to_the_resolved_commit(fake_hub, tmp_path):
+    model = load_params().models["qwen2_5-7b"]
+    out = tmp_path / "base"
+    manifest = fetch_weights.download_from_hub(model, out)
+    fetch_weights.check_checkpoint(out)
+    assert fake_hub["info"] == ("Qwen/Qwen2.5-7B", "main")
+    assert fake_hub["download"] == ("Qwen/Qwen2.5-7B", COMMIT)
+    assert manifest == {"source": "hub", "hub_id": "Qwen/Qwen2.5-7B", "revision": "main",
+                        "commit": COMMIT}
+
+
+def test_incomplete_download_is_not_declared_ready(fake_hub, tmp_path):
+    out = tmp_path / "base"
+    fetch_weights.download_from_hub(load_params().models["glm4-9b"], out)
+    (out / "model.safetensors").unlink()
+    with pytest.raises(PipelineError, match=r"\*\.safetensors.*rerun"):
+        fetch_weights.check_checkpoint(out)
+
+
+@pytest.mark.parametrize("error, message", [
+    (OSError("connection refused"), "Check the network"),
+    (GatedRepoError("gated", response=SimpleNamespace(headers={}, status_code=403, request=None,
+                                                      url="")), "HF_TOKEN"),
+])
+def test_hub_failures_say_what_to_do(monkeypatch, tmp_path, error, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", fail)
+    with pytest.raises(PipelineError, match=message):
+        fetch_weights.download_from_hub(load_params().models["glm4-9b"], tmp_path / "base")
+
+
+def _dataset(source: str) -> DatasetParams:
+    base = load_params().dataset
+    return DatasetParams(**{**vars(base), "source": source})
+
+
+def test_hub_dataset_is_loaded_by_id_revision_and_split(monkeypatch):
+    import datasets
+
+    asked = {}
+
+    def load_dataset(path, revision=None, split=None):
+        asked.update(path=path, revision=revision, split=split)
+        return [{"conversations": [], "tools": ""}]
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    rows = prepare_dataset.load_source_rows(_dataset("llamafactory/glaive_toolcall_zh"))
+    assert asked == {"path": "llamafactory/glaive_toolcall_zh", "revision": "main",
+                     "split": "train"}
+    assert rows == [{"conversations": [], "tools": ""}]
+
+
+def test_unreachable_hub_dataset_says_what_was_tried(monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(PipelineError, match="llamafactory/glaive_toolcall_zh@main.*local file"):
+        prepare_dataset.load_source_rows(_dataset("llamafactory/glaive_toolcall_zh"))
+
+
+def test_local_files_missing_or_corrupt(tmp_path):
+    with pytest.raises(PipelineError, match="does not exist"):
+        prepare_dataset.load_source_rows(_dataset(str(tmp_path / "missing.json")))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"conversations": []}) + "\n{not json\n")
+    with pytest.raises(PipelineError, match="line 2"):
+        prepare_dataset.load_source_rows(_dataset(str(broken)))
+
+
+def test_a_json_file_must_hold_a_list(tmp_path):
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps({"conversations": []}))
+    with pytest.raises(PipelineError, match="JSON list"):
+        prepare_dataset.load_source_rows(_dataset(str(single)))
