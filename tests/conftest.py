@@ -46,5 +46,27 @@ def weather_conversation():
     ]
 
 
+# What the loss trains in `weather_conversation`, per family: the calls and answers plus the
+# token that natively ends each assistant turn.
+WEATHER_TRAINED_SPANS = {
+    "glm4": [
+        'get_weather\n{"city": "北京", "days": 1}<|observation|>',
+        "\n北京3度。<|user|>",
+        'get_weather\n{"city": "上海"}<|assistant|>get_weather\n'
+        '{"city": "广州", "unit": "华氏度"}<|observation|>',
+        "\n上海9度，广州70华氏度。<|endoftext|>",
+    ],
+    "qwen2.5": [
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
+        "</tool_call><|im_end|>",
+        "北京3度。<|im_end|>",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "广州", "unit": "华氏度"}}\n'
+        "</tool_call><|im_end|>",
+        "上海9度，广州70华氏度。<|im_end|>",
+    ],
+}
+
+
 def load_fixture(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))

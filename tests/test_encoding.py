@@ -1,6 +1,7 @@
 """Loss-mask audits on both stand-in tokenizers: exactly the assistant turns are trained."""
 
 import pytest
+from conftest import WEATHER_TRAINED_SPANS
 
 from toolcall.encoding import encode_rendered, show_mask, trained_segments
 from toolcall.standins import train_tokenizer
@@ -15,24 +16,6 @@ def tokenizers():
             for name, fam in FAMILIES.items()}
 
 
-EXPECTED = {
-    "glm4": [
-        'get_weather\n{"city": "北京", "days": 1}<|observation|>',
-        "\n北京3度。<|user|>",
-        'get_weather\n{"city": "上海"}<|assistant|>get_weather\n'
-        '{"city": "广州", "unit": "华氏度"}<|observation|>',
-        "\n上海9度，广州70华氏度。<|endoftext|>",
-    ],
-    "qwen2.5": [
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
-        "</tool_call><|im_end|>",
-        "北京3度。<|im_end|>",
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "广州", "unit": "华氏度"}}\n'
-        "</tool_call><|im_end|>",
-        "上海9度，广州70华氏度。<|im_end|>",
-    ],
-}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -43,7 +26,7 @@ def test_trained_tokens_decode_to_exactly_the_assistant_turns(family, tokenizers
     encoded = encode_rendered(rendered, tokenizer)
     assert tokenizer.decode(encoded.input_ids) == rendered.text  # one tokenization, lossless
     assert trained_segments(encoded.input_ids, encoded.assistant_masks, tokenizer) == \
-        EXPECTED[family]
+        WEATHER_TRAINED_SPANS[family]
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, WEATHER_TRAINED_SPANS
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from toolcall.parsing import PARSERS
@@ -74,28 +74,10 @@ def test_jinja_accepts_openai_style_calls_with_string_arguments(family, weather_
     assert rendered[0] == FAMILIES[family].render(tools, messages[:2]).text
 
 
-def test_glm4_trained_spans(weather_conversation):
-    rendered = FAMILIES["glm4"].render(*weather_conversation)
-    assert [rendered.text[s:e] for s, e in rendered.trained] == [
-        'get_weather\n{"city": "北京", "days": 1}<|observation|>',
-        "\n北京3度。<|user|>",
-        'get_weather\n{"city": "上海"}<|assistant|>get_weather\n'
-        '{"city": "广州", "unit": "华氏度"}<|observation|>',
-        "\n上海9度，广州70华氏度。<|endoftext|>",
-    ]
-
-
-def test_qwen_trained_spans(weather_conversation):
-    rendered = FAMILIES["qwen2.5"].render(*weather_conversation)
-    assert [rendered.text[s:e] for s, e in rendered.trained] == [
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
-        "</tool_call><|im_end|>",
-        "北京3度。<|im_end|>",
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "广州", "unit": "华氏度"}}\n'
-        "</tool_call><|im_end|>",
-        "上海9度，广州70华氏度。<|im_end|>",
-    ]
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_trained_spans(family, weather_conversation):
+    rendered = FAMILIES[family].render(*weather_conversation)
+    assert [rendered.text[s:e] for s, e in rendered.trained] == WEATHER_TRAINED_SPANS[family]
 
 
 ROUND_TRIP_CALLS = [
