@@ -48,3 +48,12 @@ def test_stop_tokens_and_role_tokens_are_single_special_tokens(family, tokenizer
     tokenizer = tokenizers[family]
     for token in FAMILIES[family].special_tokens:
         assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1, token
+
+
+def test_tokenizer_training_does_not_depend_on_hash_order(tokenizers):
+    """The byte alphabet arrives in a per-process random order; ids follow sorted order."""
+    from tokenizers import pre_tokenizers
+
+    tokenizer = tokenizers["glm4"]
+    ids = [tokenizer.convert_tokens_to_ids(c) for c in sorted(pre_tokenizers.ByteLevel.alphabet())]
+    assert ids == sorted(ids)

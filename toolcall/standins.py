@@ -12,6 +12,7 @@ downloaded checkpoint.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,9 +47,15 @@ def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int) -> Pr
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=family.special_tokens,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        # alphabet() comes from a hash set in a per-process random order, which changes how
+        # ties between equally frequent merges are broken: sort it for a reproducible vocab.
+        initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()),
         show_progress=False,
     )
+    # The parallel trainer breaks ties between equally frequent merges in an order that
+    # depends on thread scheduling (seen: two vocabularies from one commit); serial is
+    # reproducible and takes a few seconds on the sample.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     tokenizer.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
