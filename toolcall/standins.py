@@ -12,7 +12,6 @@ downloaded checkpoint.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,10 +51,6 @@ def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int) -> Pr
         initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()),
         show_progress=False,
     )
-    # The parallel trainer breaks ties between equally frequent merges in an order that
-    # depends on thread scheduling (seen: two vocabularies from one commit); serial is
-    # reproducible and takes a few seconds on the sample.
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     tokenizer.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
