@@ -97,8 +97,7 @@ def main() -> None:
     rows = load_source_rows(params.dataset)
     if params.dataset.max_rows is not None:
         rows = rows[: params.dataset.max_rows]
-    rules = CleaningRules(**vars(params.dataset.cleaning))
-    kept, rejects, stats = clean_rows(rows, rules)
+    kept, rejects, stats = clean_rows(rows, params.dataset.cleaning)
     if len(kept) < 2:
         raise PipelineError(f"only {len(kept)} usable rows in {params.dataset.source}: see "
                             f"{OUT_DIR / 'rejects.jsonl'} for why rows were dropped")

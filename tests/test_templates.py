@@ -41,12 +41,6 @@ def test_qwen_golden_has_hermes_markers(weather_conversation):
     assert "</tool_response>\n<tool_response>\n" in text
 
 
-CASES = {
-    "with_tools": True,
-    "no_tools": False,
-}
-
-
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 @pytest.mark.parametrize("with_tools", [True, False])
 @pytest.mark.parametrize("cut", [1, 3, 5, 9])

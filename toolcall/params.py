@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from toolcall.glaive import CleaningRules
 from toolcall.templates import FAMILIES
 
 
@@ -27,19 +28,12 @@ def _check(ok: bool, key: str, value: object, allowed: str) -> None:
 
 
 @dataclass(frozen=True)
-class Cleaning:
-    drop_unknown_arguments: bool = True
-    drop_missing_required: bool = True
-    drop_unoffered_calls: bool = True
-
-
-@dataclass(frozen=True)
 class DatasetParams:
     source: str  # a local .json/.jsonl file, or a hub id such as llamafactory/glaive_toolcall_zh
     hub_revision: str
     hub_split: str
     test_fraction: float
-    cleaning: Cleaning
+    cleaning: CleaningRules
     over_length: str  # rows over a model's max_length: "drop" or "split" at user turns
     max_over_length_share: float  # fail when more rows than this exceed a model's max_length
     max_rows: int | None = None
