@@ -12,7 +12,6 @@ import random
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable
 
 import jsonschema
 
@@ -74,7 +73,7 @@ def bleu4(prediction: str, reference: str) -> float:
         pred_ngrams = Counter(tuple(pred[i:i + n]) for i in range(len(pred) - n + 1))
         ref_ngrams = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
         overlap = sum((pred_ngrams & ref_ngrams).values())
-        total = max(sum(pred_ngrams.values()), 0)
+        total = sum(pred_ngrams.values())
         if n == 1 and overlap == 0:
             return 0.0
         smooth = 0 if n == 1 else 1
@@ -352,8 +351,7 @@ ERROR_TYPES = ["missed_call", "spurious_call", "wrong_name", "missing_arg", "ext
 
 
 def bootstrap_intervals(
-    turns: list[dict], samples: int, seed: int,
-    metric_names: list[str] = HEADLINE, summarize: Callable[[list[dict]], dict] = aggregate,
+    turns: list[dict], samples: int, seed: int, metric_names: list[str] = HEADLINE
 ) -> dict:
     """95% intervals of `metric_names`, resampling whole conversations with replacement."""
     by_conversation = defaultdict(list)
@@ -364,7 +362,7 @@ def bootstrap_intervals(
     values = defaultdict(list)
     for _ in range(samples if groups else 0):
         resample = [t for _ in groups for t in rng.choice(groups)]
-        result = summarize(resample)
+        result = aggregate(resample)
         for name in metric_names:
             if result[name] is not None:
                 values[name].append(result[name])
