@@ -1,25 +1,36 @@
-"""compare-models: one side-by-side table of every model in params.yaml, base vs tuned.
+"""compare-models: which model calls tools better after fine-tuning, by how much, and
+where each one fails.
 
-Reads the model list from params (not from whatever files lie around) and writes
-metrics/compare.json (numbers for `dvc metrics show`), metrics/compare.csv and
-metrics/compare.md: headline metrics with 95% intervals and the tuned-minus-base gain,
-then the params that differ between models (bold), then the error types.
+Reads the model list from params (not from whatever files lie around) and, for every
+model and variant (base, tuned, and the chat reference where params list one), its
+metrics, training curves and per-turn results. Writes:
+- metrics/compare.json (numbers for `dvc metrics show`), metrics/compare.csv,
+  metrics/compare.md: headline metrics with 95% intervals and the tuned-minus-base gain,
+  the settings that differ between models (bold), the error types;
+- metrics/plots/{headline,errors,loss}.csv, drawn by the plots in dvc.yaml;
+- metrics/compare.html: the same tables and charts in one self-contained page.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import html
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from toolcall.io import PipelineError, log, read_json, run_stage, write_json
+from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json
+from toolcall.layout import results_dir
 from toolcall.metrics import ERROR_TYPES, HEADLINE
-from toolcall.params import ModelParams, Params, load_params
+from toolcall.params import Params, load_params
+from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_html_table, to_markdown
 
-VARIANTS = ["base", "tuned"]
 DIAGNOSTICS = ["format_valid_rate", "call_name_accuracy", "call_lenient_match",
                "arg_value_f1", "hallucinated_function_rate", "conversation_success_rate"]
+PLOTS = Path("metrics/plots")
+FAILED_TURNS_SHOWN = 5  # per tuned model in the HTML report
 
 
 def flatten(data: dict, prefix: str = "") -> dict:
@@ -33,25 +44,43 @@ def flatten(data: dict, prefix: str = "") -> dict:
     return out
 
 
-def model_settings(params: Params, model: ModelParams) -> dict:
+def variants_of(params: Params, key: str) -> list[str]:
+    return ["base", "tuned"] + (["chat"] if key in params.chat_references else [])
+
+
+def model_settings(params: Params, key: str) -> dict:
     """The settings in effect for one model, flat, as the table shows them."""
-    settings = flatten(dataclasses.asdict(model))
-    settings = {k: v for k, v in settings.items() if not k.startswith("standin_")}
-    settings.update(flatten(dataclasses.asdict(model.train_for(params.weights)), "train."))
-    settings.update(flatten(dataclasses.asdict(model.lora_for(params.weights)), "lora."))
+    model = params.model(key)
+    settings = {"family": model.family, "hub_id": model.hub_id, "revision": model.revision}
+    if key in params.chat_references:
+        settings["chat_reference"] = params.chat_references[key].hub_id
+    settings.update(flatten(dataclasses.asdict(params.train_for(key)), "train."))
+    settings.update(flatten(dataclasses.asdict(params.lora_for(key)), "lora."))
     return settings
 
 
-def load_results(keys: list[str], metrics_dir: Path) -> dict[str, dict[str, dict]]:
+def _read_curve(path: Path) -> list[tuple[float, float]]:
+    with path.open(newline="") as f:
+        return [(float(r["step"]), float(r["loss"])) for r in csv.DictReader(f)]
+
+
+def load_results(params: Params) -> dict[str, dict]:
+    """{model: {variant: metrics, ..., "train": train.json, "curves": {...}, "failed": [...]}}"""
     results = {}
-    for key in keys:
+    for key in params.models:
+        folder = results_dir(key)
         results[key] = {}
-        for variant in VARIANTS:
-            path = metrics_dir / key / f"{variant}.json"
+        for variant in variants_of(params, key):
+            path = folder / f"{variant}.json"
             if not path.exists():
-                raise PipelineError(f"{path} is missing: run `dvc repro evaluate-toolcall@{key}`")
+                stage = "evaluate-chat-reference" if variant == "chat" else "evaluate-toolcall"
+                raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")
             results[key][variant] = read_json(path)
-        results[key]["train"] = read_json(metrics_dir / key / "train.json")
+        results[key]["train"] = read_json(folder / "train.json")
+        results[key]["curves"] = {f"{key} {split}": _read_curve(folder / f"{split}_loss.csv")
+                                  for split in ("train", "eval")}
+        results[key]["failed"] = [t for t in read_jsonl(folder / "tuned.turns.jsonl")
+                                  if t["error_type"] != "correct"][:FAILED_TURNS_SHOWN]
     return results
 
 
@@ -70,65 +99,99 @@ def _gain(results: dict, name: str) -> float | None:
     return None if tuned is None or base is None else tuned - base
 
 
-def build_tables(results: dict, settings: dict[str, dict]) -> tuple[dict, pd.DataFrame, str]:
-    """(metrics JSON, CSV frame, markdown) from per-model results and settings."""
-    keys = list(results)
-    columns = [f"{k} {v}" for k in keys for v in VARIANTS]
-    numbers, rows = {}, []
-    for name in HEADLINE + DIAGNOSTICS:
-        row = {"metric": name}
-        for key in keys:
-            for variant in VARIANTS:
-                row[f"{key} {variant}"] = results[key][variant].get(name)
-                numbers[f"{key}.{variant}.{name}"] = results[key][variant].get(name)
+def runs_of(params: Params) -> list[tuple[str, str]]:
+    return [(k, v) for k in params.models for v in variants_of(params, k)]
+
+
+def build_numbers(results: dict, runs: list[tuple[str, str]]) -> dict:
+    """Flat numbers for compare.json: <model>.<variant>.<metric> and <model>.gain.<metric>."""
+    numbers = {}
+    for key, variant in runs:
+        for name in HEADLINE + DIAGNOSTICS + [f"errors_{e}" for e in ERROR_TYPES]:
+            numbers[f"{key}.{variant}.{name}"] = results[key][variant].get(name)
+    for key in results:
+        for name in HEADLINE + DIAGNOSTICS:
             numbers[f"{key}.gain.{name}"] = _gain(results[key], name)
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-
-    md = ["## Headline (95% interval by conversation bootstrap)", "",
-          "| metric | " + " | ".join(columns) + " | " + " | ".join(f"{k} gain" for k in keys) + " |",
-          "|---" * (1 + len(columns) + len(keys)) + "|"]
-    for name in HEADLINE + DIAGNOSTICS:
-        cells = [_interval(results[k][v], name) if name in HEADLINE else _cell(
-            results[k][v].get(name)) for k in keys for v in VARIANTS]
-        gains = [_cell(_gain(results[k], name)) for k in keys]
-        md.append(f"| {name} | " + " | ".join(cells + gains) + " |")
-
-    md += ["", "## Settings (differences in bold)", "", "| param | " + " | ".join(keys) + " |",
-           "|---" * (1 + len(keys)) + "|"]
-    names = sorted({n for s in settings.values() for n in s})
-    for name in names:
-        values = [str(settings[k].get(name, "–")) for k in keys]
-        differs = len(set(values)) > 1
-        cells = [f"**{v}**" if differs else v for v in values]
-        md.append(f"| {'**' + name + '**' if differs else name} | " + " | ".join(cells) + " |")
-
-    md += ["", "## Error types (turns)", "", "| error | " + " | ".join(columns) + " |",
-           "|---" * (1 + len(columns)) + "|"]
-    for error in ERROR_TYPES:
-        cells = [str(results[k][v].get(f"errors_{error}", 0)) for k in keys for v in VARIANTS]
-        md.append(f"| {error} | " + " | ".join(cells) + " |")
-        for key in keys:
-            for variant in VARIANTS:
-                numbers[f"{key}.{variant}.errors_{error}"] = results[key][variant].get(
-                    f"errors_{error}", 0)
-    for key in keys:
         numbers[f"{key}.train.eval_loss"] = results[key]["train"]["eval_loss"]
-    return numbers, frame, "\n".join(md) + "\n"
+    return numbers
+
+
+def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict]) -> list[Table]:
+    keys = list(results)
+    run_names = [f"{k} {v}" for k, v in runs]
+    headline = Table("Headline (95% interval by conversation bootstrap)",
+                     ["metric"] + run_names + [f"{k} gain" for k in keys], [])
+    for name in HEADLINE + DIAGNOSTICS:
+        cells = [_interval(results[k][v], name) if name in HEADLINE else _cell(results[k][v].get(name))
+                 for k, v in runs]
+        headline.rows.append([name] + cells + [_cell(_gain(results[k], name)) for k in keys])
+
+    names = sorted({n for s in settings.values() for n in s})
+    values = [[str(settings[k].get(n, "–")) for k in keys] for n in names]
+    differing = frozenset(i for i, v in enumerate(values) if len(set(v)) > 1)
+    settings_table = Table("Settings in effect (differences in bold)", ["param"] + keys,
+                           [[n] + v for n, v in zip(names, values, strict=True)], differing)
+
+    errors = Table("Error types (turns)", ["error"] + run_names,
+                   [[e] + [str(results[k][v].get(f"errors_{e}", 0)) for k, v in runs]
+                    for e in ERROR_TYPES])
+    return [headline, settings_table, errors]
+
+
+def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict]]:
+    """Long-format rows for the DVC plots (one file per chart)."""
+    return {
+        "headline": [{"run": f"{k} {v}", "metric": m, "value": results[k][v].get(m)}
+                     for m in HEADLINE for k, v in runs if results[k][v].get(m) is not None],
+        "errors": [{"run": f"{k} {v}", "error": e, "turns": results[k][v].get(f"errors_{e}", 0)}
+                   for e in ERROR_TYPES for k, v in runs],
+        "loss": [{"curve": name, "step": step, "loss": loss} for k in results
+                 for name, curve in results[k]["curves"].items() for step, loss in curve],
+    }
+
+
+def build_html(results: dict, runs: list[tuple[str, str]], tables: list[Table]) -> str:
+    run_names = [f"{k} {v}" for k, v in runs]
+    headline_chart = svg_grouped_bars(
+        "Headline metrics (higher is better)", HEADLINE,
+        {name: [results[k][v].get(m) for m in HEADLINE] for name, (k, v) in zip(run_names, runs,
+                                                                                strict=True)},
+        x_max=1.0)
+    error_chart = svg_grouped_bars(
+        "Error types (turns)", ERROR_TYPES,
+        {name: [results[k][v].get(f"errors_{e}", 0) for e in ERROR_TYPES]
+         for name, (k, v) in zip(run_names, runs, strict=True)})
+    curves = {name: c for k in results for name, c in results[k]["curves"].items()}
+    loss_chart = svg_lines("Loss (solid: train, dashed: eval)", curves, "step", "loss")
+    failed = ["<h2>Failed turns of each tuned model (first few)</h2>"]
+    for key in results:
+        for turn in results[key]["failed"]:
+            gold = json.dumps(turn["gold"], ensure_ascii=False)
+            failed.append(f"<h3>{key} · {turn['conversation_id']} turn {turn['turn_index']} · "
+                          f"{turn['error_type']}</h3><pre>output: {html.escape(turn['output'])}\n"
+                          f"gold:   {html.escape(gold)}</pre>")
+    sections = [headline_chart, to_html_table(tables[0]), error_chart, to_html_table(tables[2]),
+                loss_chart, to_html_table(tables[1]), *failed]
+    return html_page("Tool calling: GLM vs Qwen, base vs tuned", sections)
 
 
 def main() -> None:
     params = load_params()
-    keys = list(params.models)
-    results = load_results(keys, Path("metrics"))
-    settings = {k: model_settings(params, params.models[k]) for k in keys}
-    numbers, frame, markdown = build_tables(results, settings)
-    write_json("metrics/compare.json", numbers)
-    frame.to_csv("metrics/compare.csv", index=False)
-    Path("metrics/compare.md").write_text(markdown, encoding="utf-8")
-    best = max(keys, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
-    log.info("compare-models: %d models; best tuned tool_score: %s (%s)", len(keys), best,
-             _cell(results[best]["tuned"].get("tool_score")))
+    results = load_results(params)
+    runs = runs_of(params)
+    settings = {k: model_settings(params, k) for k in params.models}
+    tables = build_tables(results, runs, settings)
+    write_json("metrics/compare.json", build_numbers(results, runs))
+    headline = tables[0]
+    pd.DataFrame(headline.rows, columns=headline.columns).to_csv("metrics/compare.csv", index=False)
+    Path("metrics/compare.md").write_text("\n".join(to_markdown(t) for t in tables), encoding="utf-8")
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    for name, rows in plot_rows(results, runs).items():
+        pd.DataFrame(rows).to_csv(PLOTS / f"{name}.csv", index=False)
+    Path("metrics/compare.html").write_text(build_html(results, runs, tables), encoding="utf-8")
+    best = max(params.models, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
+    log.info("compare-models: %d runs; best tuned tool_score: %s (%s); report in "
+             "metrics/compare.html", len(runs), best, _cell(results[best]["tuned"].get("tool_score")))
 
 
 if __name__ == "__main__":

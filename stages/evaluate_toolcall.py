@@ -1,9 +1,13 @@
 """evaluate-toolcall: generate every assistant turn of the test split and score it.
 
-Evaluates the untrained base and the fine-tuned adapter with the same code. For each
-variant writes metrics/<model>/<variant>.json (flat numbers), <variant>.meta.json
-(model, adapter, template, data hash, decoding settings) and <variant>.turns.jsonl
-(prompt size, raw output, parse, gold, verdict, error type per turn).
+Evaluates the untrained base and the fine-tuned adapter (and, with --variants chat, the
+model's untrained chat reference) with the same code. For each variant writes
+metrics/models/<model>/<variant>.json (flat numbers), <variant>.meta.json (model, adapter,
+template, data hash, decoding settings) and <variant>.turns.jsonl (prompt size, raw output,
+parse, gold, verdict, error type per turn).
+
+Finished turns are also appended to models/<model>/progress/<variant>.jsonl as they come:
+a rerun after an interruption generates only the turns that are missing.
 """
 
 from __future__ import annotations
@@ -11,19 +15,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
-from toolcall.evaluation import build_samples, generate_greedy
+from toolcall.evaluation import build_samples, generate_greedy, load_progress, open_progress, turn_key
 from toolcall.io import log, read_jsonl, run_stage, write_json, write_jsonl
+from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, results_dir, weights_dir
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import EvaluateParams, load_params
 from toolcall.parsing import PARSERS
 from toolcall.templates import Family, get_family
+from toolcall.tracking import log_evaluation
 
-TEST_SPLIT = Path("data/prepared/test.jsonl")
 
-
-def load_model(base_dir: Path, adapter_dir: Path | None):
+def load_model(base_dir: Path, adapter: Path | None):
     import torch  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
 
@@ -32,36 +37,54 @@ def load_model(base_dir: Path, adapter_dir: Path | None):
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
         device_map="cuda" if cuda else None)
     # The tokenizer (with the chat template) saved next to the adapter is the training one.
-    tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base_dir)
-    if adapter_dir is not None:
+    tokenizer = AutoTokenizer.from_pretrained(adapter or base_dir)
+    if adapter is not None:
         from peft import PeftModel  # noqa: PLC0415
 
-        model = PeftModel.from_pretrained(model, adapter_dir)
+        model = PeftModel.from_pretrained(model, adapter)
     tokenizer.padding_side = "left"
     return model.eval(), tokenizer
 
 
+def fingerprint(files: list[Path], settings: EvaluateParams) -> str:
+    """What a turn's result depends on: weights and data (by content), decoding settings."""
+    digest = hashlib.sha256(repr(dataclasses.asdict(settings)).encode())
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def evaluate_variant(model, tokenizer, family: Family, samples: list[dict],
-                     settings: EvaluateParams, seed: int, desc: str) -> tuple[dict, list[dict]]:
-    """Generate, parse and score; returns (metrics, per-turn records)."""
+                     settings: EvaluateParams, seed: int, desc: str,
+                     progress: Path, run_fingerprint: str) -> tuple[dict, list[dict]]:
+    """Generate, parse and score the turns not already in `progress`; returns (metrics,
+    per-turn records in sample order)."""
     prompt_tokens = [len(tokenizer(s["prompt"], add_special_tokens=False)["input_ids"])
                      for s in samples]
     kept = [i for i, n in enumerate(prompt_tokens) if n <= settings.max_prompt_tokens]
+    done = load_progress(progress, run_fingerprint)
+    todo = [i for i in kept if turn_key(samples[i]) not in done]
+    if done:
+        log.info("%s: %d turns already done by an interrupted run, %d to go", desc, len(done),
+                 len(todo))
     stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
-    outputs = generate_greedy(model, tokenizer, [samples[i]["prompt"] for i in kept], stop_ids,
-                              settings.max_new_tokens, settings.batch_size, desc)
     parse = PARSERS[family.name]
-    records = []
-    for i, output in zip(kept, outputs, strict=True):
-        sample = samples[i]
-        parsed = parse(output["text"])
-        verdict = score_turn(sample, parsed)
-        records.append({
-            "conversation_id": sample["conversation_id"], "turn_index": sample["turn_index"],
-            "prompt_tokens": prompt_tokens[i], "new_tokens": output["new_tokens"],
-            "hit_token_limit": not output["stopped"], "output": output["text"],
-            "parsed": parsed.as_dict(), "gold": sample["gold"], **verdict,
-        })
+    with open_progress(progress, run_fingerprint, done) as saved:
+        for j, output in generate_greedy(model, tokenizer, [samples[i]["prompt"] for i in todo],
+                                         stop_ids, settings.max_new_tokens, settings.batch_size,
+                                         desc):
+            sample = samples[todo[j]]
+            parsed = parse(output["text"])
+            record = {
+                "conversation_id": sample["conversation_id"], "turn_index": sample["turn_index"],
+                "prompt_tokens": prompt_tokens[todo[j]], "new_tokens": output["new_tokens"],
+                "hit_token_limit": not output["stopped"], "output": output["text"],
+                "parsed": parsed.as_dict(), "gold": sample["gold"], **score_turn(sample, parsed),
+            }
+            done[turn_key(record)] = record
+            saved.write(json.dumps(record, ensure_ascii=False) + "\n")
+            saved.flush()
+    records = [done[turn_key(samples[i])] for i in kept]
     metrics = aggregate(records)
     metrics.update(bootstrap_intervals(records, settings.bootstrap_samples, seed, HEADLINE))
     metrics["excluded_long_prompts"] = len(samples) - len(kept)
@@ -72,22 +95,27 @@ def evaluate_variant(model, tokenizer, family: Family, samples: list[dict],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
-    key = parser.parse_args().model
+    parser.add_argument("--variants", nargs="+", choices=["base", "tuned", "chat"],
+                        default=["base", "tuned"])
+    args = parser.parse_args()
+    key = args.model
     params = load_params()
     model_params = params.model(key)
     family = get_family(model_params.family)
     conversations = read_jsonl(TEST_SPLIT)
     samples = build_samples(conversations, family)
     data_hash = hashlib.sha256(TEST_SPLIT.read_bytes()).hexdigest()[:16]
-    base_dir, adapter_dir = Path("models") / key / "base", Path("models") / key / "adapter"
-    out_dir = Path("metrics") / key
-    for variant, adapter in (("base", None), ("tuned", adapter_dir)):
+    out_dir = results_dir(key)
+    for variant in args.variants:
+        base_dir = weights_dir(key, variant)
+        adapter = adapter_dir(key) if variant == "tuned" else None
+        weight_files = sorted(base_dir.glob("*.safetensors")) + sorted(
+            adapter.glob("*.safetensors") if adapter else [])
         model, tokenizer = load_model(base_dir, adapter)
-        metrics, records = evaluate_variant(model, tokenizer, family, samples, params.evaluate,
-                                            params.seed, f"{key} {variant}")
-        write_json(out_dir / f"{variant}.json", metrics)
-        write_jsonl(out_dir / f"{variant}.turns.jsonl", records)
-        write_json(out_dir / f"{variant}.meta.json", {
+        metrics, records = evaluate_variant(
+            model, tokenizer, family, samples, params.evaluate, params.seed, f"{key} {variant}",
+            progress_file(key, variant), fingerprint([TEST_SPLIT, *weight_files], params.evaluate))
+        meta = {
             "model": key, "variant": variant, "weights": params.weights,
             "base": str(base_dir), "adapter": str(adapter) if adapter else None,
             "family": family.name, "chat_template_sha256": hashlib.sha256(
@@ -95,11 +123,17 @@ def main() -> None:
             "test_split": str(TEST_SPLIT), "test_split_sha256": data_hash,
             "decoding": {"strategy": "greedy", "stop_tokens": family.stop_tokens,
                          **dataclasses.asdict(params.evaluate)},
-        })
+        }
+        write_json(out_dir / f"{variant}.json", metrics)
+        write_jsonl(out_dir / f"{variant}.turns.jsonl", records)
+        write_json(out_dir / f"{variant}.meta.json", meta)
+        progress_file(key, variant).unlink()
         log.info("evaluate %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools "
                  "%s, tool_score %s, decision_f1 %s, format_valid %s", key, variant,
                  metrics["turns"], *(_fmt(metrics[k]) for k in HEADLINE),
                  _fmt(metrics["format_valid_rate"]))
+        log_evaluation(key, variant, {**meta, "model_params": dataclasses.asdict(model_params)},
+                       metrics, [r for r in records if r["error_type"] != "correct"])
 
 
 def _fmt(value: float | None) -> str:

@@ -1,8 +1,9 @@
-"""fetch-weights: the base checkpoint of one model, in models/<model>/base.
+"""fetch-weights: the base checkpoint of one model, in models/<model>/base (or, with
+--variant chat, the model's chat reference from params.chat_references in models/<model>/chat).
 
 weights: hub  -> huggingface_hub.snapshot_download of hub_id at revision (pinned to the
-                 resolved commit, recorded in models/<model>/manifest.json; HF_TOKEN is
-                 read from the environment by huggingface_hub, never written anywhere).
+                 resolved commit, recorded in models/<model>/<variant>.manifest.json; HF_TOKEN
+                 is read from the environment by huggingface_hub, never written anywhere).
 weights: standin -> a tiny random model of the same family with a tokenizer trained
                  offline on the bundled sample (toolcall.standins).
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import PipelineError, log, read_json, run_stage, write_json
-from toolcall.params import ModelParams, Params, load_params
+from toolcall.layout import weights_dir
+from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
 from toolcall.sample_data import SAMPLE_PATH
 from toolcall.templates import get_family
 
@@ -23,7 +25,7 @@ from toolcall.templates import get_family
 REQUIRED_FILES = ["config.json", "tokenizer_config.json"]
 
 
-def download_from_hub(model: ModelParams, out_dir: Path) -> dict:
+def download_from_hub(model: ModelParams | HubCheckpoint, out_dir: Path) -> dict:
     """snapshot_download pinned to the commit the revision resolves to."""
     from huggingface_hub import HfApi, snapshot_download  # noqa: PLC0415
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError  # noqa: PLC0415
@@ -73,18 +75,22 @@ def check_checkpoint(out_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
+    parser.add_argument("--variant", choices=["base", "chat"], default="base")
     args = parser.parse_args()
     params = load_params()
     model = params.model(args.model)
-    out_dir = Path("models") / args.model / "base"
+    out_dir = weights_dir(args.model, args.variant)
     if params.weights == "standin":
         shutil.rmtree(out_dir, ignore_errors=True)
         manifest = build_standin_checkpoint(params, model, out_dir)
+    elif args.variant == "chat":
+        manifest = download_from_hub(params.chat_references[args.model], out_dir)
     else:
         manifest = download_from_hub(model, out_dir)
     check_checkpoint(out_dir)
-    write_json(Path("models") / args.model / "manifest.json", manifest)
-    log.info("fetch-weights %s: %s ready in %s", args.model, manifest["source"], out_dir)
+    write_json(out_dir.with_name(f"{args.variant}.manifest.json"), manifest)
+    log.info("fetch-weights %s %s: %s ready in %s", args.model, args.variant, manifest["source"],
+             out_dir)
 
 
 if __name__ == "__main__":

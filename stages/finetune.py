@@ -3,7 +3,11 @@
 Rows are rendered in the family's native format and tokenized here with an exact
 per-token mask (toolcall.encoding), then handed to SFTTrainer as `input_ids` +
 `assistant_masks`. Writes models/<model>/adapter (adapter, tokenizer, chat template),
-metrics/<model>/train.json and the loss curves metrics/<model>/{train,eval}_loss.csv.
+metrics/models/<model>/train.json and the loss curves metrics/models/<model>/{train,eval}_loss.csv.
+
+Checkpoints go to models/<model>/checkpoints every train.save_steps steps. A rerun after
+an interruption resumes from the last complete one when nothing it depends on changed
+(same fingerprint), so the final adapter is the one an uninterrupted run would give.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import hashlib
+import json
+import shutil
 import statistics
 from pathlib import Path
 
 from toolcall.encoding import show_mask
 from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
+from toolcall.layout import TEST_SPLIT, TRAIN_SPLIT, adapter_dir, checkpoints_dir, results_dir, weights_dir
 from toolcall.lengths import fit_to_length
-from toolcall.params import load_params
+from toolcall.params import Params, load_params
 from toolcall.templates import get_family, template_is_equivalent
 
 
@@ -35,13 +43,45 @@ def write_curve(path: Path, rows: list[tuple[int, float]]) -> None:
         writer.writerows(rows)
 
 
+def last_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint-N that has its trainer_state.json (the Trainer writes it last,
+    so a checkpoint cut short by a kill is skipped)."""
+    complete = [c for c in folder.glob("checkpoint-*") if (c / "trainer_state.json").exists()]
+    return max(complete, key=lambda c: int(c.name.split("-")[1]), default=None)
+
+
+def run_fingerprint(settings: dict, files: list[Path]) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def resume_point(folder: Path, fingerprint: str) -> Path | None:
+    """The checkpoint to resume from, or None after clearing checkpoints of another run."""
+    marker = folder / "fingerprint.txt"
+    if marker.exists() and marker.read_text() == fingerprint:
+        return last_complete_checkpoint(folder)
+    if folder.exists():
+        log.info("finetune: %s holds checkpoints of different settings or data; starting over",
+                 folder)
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    marker.write_text(fingerprint)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
-    key = parser.parse_args().model
-    params = load_params()
+    finetune(parser.parse_args().model, load_params())
+
+
+def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
+    """Train one model's adapter; `callbacks` are extra Trainer callbacks."""
     model_params = params.model(key)
-    train_params = model_params.train_for(params.weights)
+    train_params = params.train_for(key)
+    lora = params.lora_for(key)
     family = get_family(model_params.family)
 
     import torch  # noqa: PLC0415 (heavy imports after params are validated)
@@ -52,8 +92,7 @@ def main() -> None:
 
     from toolcall.tracking import swanlab_callback  # noqa: PLC0415
 
-    base_dir, adapter_dir = Path("models") / key / "base", Path("models") / key / "adapter"
-    metrics_dir = Path("metrics") / key
+    base_dir, out_dir, metrics_dir = weights_dir(key), adapter_dir(key), results_dir(key)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     # Train and save the template that renders exactly what we train on. A checkpoint's
     # own template is kept only where it renders the same (GLM-4's base ships none).
@@ -66,24 +105,24 @@ def main() -> None:
         tokenizer.chat_template = family.chat_template
     tokenizer.padding_side = "left"
 
-    train_rows = read_jsonl("data/prepared/train.jsonl")
-    test_rows = read_jsonl("data/prepared/test.jsonl")
+    train_rows = read_jsonl(TRAIN_SPLIT)
+    test_rows = read_jsonl(TEST_SPLIT)
     policy = params.dataset.over_length
-    train_encoded, report = fit_to_length(train_rows, family, tokenizer, model_params.max_length,
+    train_encoded, report = fit_to_length(train_rows, family, tokenizer, train_params.max_length,
                                           policy)
-    eval_encoded, _ = fit_to_length(test_rows, family, tokenizer, model_params.max_length, policy)
+    eval_encoded, _ = fit_to_length(test_rows, family, tokenizer, train_params.max_length, policy)
     share = report.rows_losing_content / len(train_rows)
     if share > params.dataset.max_over_length_share:
         raise PipelineError(
             f"{report.rows_losing_content} of {len(train_rows)} training rows ({share:.1%}) would "
-            f"lose content at models.{key}.max_length={model_params.max_length} tokens "
+            f"lose content at max_length={train_params.max_length} tokens "
             f"(policy {policy}, longest row {max(report.lengths)} tokens); raise max_length, "
             "use dataset.over_length: split, or raise dataset.max_over_length_share")
     train_examples = [dataclasses.asdict(e) for e in train_encoded]
     eval_examples = [dataclasses.asdict(e) for e in eval_encoded]
     log.info("finetune %s: %d train rows -> %d examples (%d over %d tokens, policy %s: %d "
              "pieces, %d exchanges dropped)", key, len(train_rows), len(train_examples),
-             report.rows_over_max_length, model_params.max_length, policy,
+             report.rows_over_max_length, train_params.max_length, policy,
              report.pieces_from_splits, report.exchanges_dropped)
     first = next(e for e in train_examples if sum(e["assistant_masks"]))
     log.info("finetune %s: one training row, untrained parts in ⟦…⟧:\n%s", key,
@@ -92,9 +131,8 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32)
-    lora = model_params.lora_for(params.weights)
     config = SFTConfig(
-        output_dir=str(Path("models") / key / "checkpoints"),
+        output_dir=str(checkpoints_dir(key)),
         learning_rate=train_params.learning_rate,
         max_steps=train_params.max_steps,
         num_train_epochs=train_params.num_train_epochs,
@@ -108,10 +146,12 @@ def main() -> None:
         train_sampling_strategy="group_by_length",  # batches of similar length: less padding
         eval_strategy="steps",
         eval_steps=train_params.eval_steps,
-        save_strategy="no",
+        save_strategy="steps",
+        save_steps=train_params.save_steps,
+        save_total_limit=2,  # the newest two: one survives a kill during a save
         gradient_checkpointing=train_params.gradient_checkpointing,
         bf16=cuda,
-        max_length=model_params.max_length,
+        max_length=train_params.max_length,
         seed=params.seed,
         report_to="none",  # SwanLab through its callback (report_to="swanlab" is broken)
         disable_tqdm=False,
@@ -127,12 +167,21 @@ def main() -> None:
         model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
         train_dataset=Dataset.from_list(train_examples),
         eval_dataset=Dataset.from_list(eval_examples),
-        callbacks=[callback] if callback else None,
+        callbacks=([callback] if callback else []) + list(callbacks),
     )
-    result = trainer.train()
+    fingerprint = run_fingerprint(
+        {"seed": params.seed, "train": train_params, "lora": lora, "model": model_params,
+         "over_length": policy},
+        [TRAIN_SPLIT, TEST_SPLIT, base_dir / "config.json",
+         base_dir.with_name("base.manifest.json")])
+    checkpoint = resume_point(checkpoints_dir(key), fingerprint)
+    if checkpoint:
+        log.info("finetune %s: resuming from %s", key, checkpoint)
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_result = trainer.evaluate()
-    trainer.save_model(str(adapter_dir))
-    tokenizer.save_pretrained(adapter_dir)
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(out_dir)
+    shutil.rmtree(checkpoints_dir(key))  # the adapter is saved; resume state no longer needed
 
     history = trainer.state.log_history
     write_curve(metrics_dir / "train_loss.csv",
@@ -158,7 +207,7 @@ def main() -> None:
     write_json(metrics_dir / "train.json", summary)
     log.info("finetune %s: %d steps in %.0fs, train loss %.3f, eval loss %.3f, adapter in %s",
              key, summary["steps"], summary["train_runtime_s"], summary["train_loss"],
-             summary["eval_loss"], adapter_dir)
+             summary["eval_loss"], out_dir)
 
 
 if __name__ == "__main__":

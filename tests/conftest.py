@@ -1,8 +1,12 @@
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("SWANLAB_MODE", "disabled")
 
@@ -70,3 +74,44 @@ WEATHER_TRAINED_SPANS = {
 
 def load_fixture(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+# A tiny configuration of the real params.yaml: seconds per stage on a CPU.
+TINY = {
+    "standin": {"vocab_size": 400, "hidden_size": 32, "num_hidden_layers": 1,
+                "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 64,
+                "pretrain_steps": 3, "pretrain_batch_size": 2, "pretrain_block_size": 64},
+    "standin_train": {"max_steps": 3, "per_device_train_batch_size": 2, "logging_steps": 1,
+                      "eval_steps": 2, "save_steps": 2},
+    "evaluate": {"max_new_tokens": 8, "batch_size": 8, "bootstrap_samples": 20},
+    "dataset": {"max_rows": 60, "test_fraction": 0.15},
+}
+
+
+def tiny_params() -> dict:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for section, values in TINY.items():
+        params[section].update(values)
+    return params
+
+
+def run_stage(args: list[str], cwd: Path) -> str:
+    """Run `python -m stages.<...>` in a scratch project; fail with its output."""
+    env = {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """A scratch project with the tiny params, prepared splits and both stand-in bases
+    (no adapters: tests that need one train it)."""
+    root = tmp_path_factory.mktemp("tiny")
+    shutil.copytree(ROOT / "data" / "sample", root / "data" / "sample")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(), allow_unicode=True), "utf-8")
+    run_stage(["stages.prepare_dataset"], root)
+    for key in ("glm4-9b", "qwen2_5-7b"):
+        run_stage(["stages.fetch_weights", "--model", key], root)
+    return root

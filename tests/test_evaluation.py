@@ -47,7 +47,9 @@ def test_batched_generation_equals_one_by_one(family, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     prompts = [s["prompt"] for s in build_samples(conversations[:6], fam)]
     stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)
-    batched = generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8)
-    single = generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=1)
+    batched = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8))
+    single = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=1))
     assert len({len(tokenizer(p)["input_ids"]) for p in prompts}) > 1  # padding really happens
-    assert [b["text"] for b in batched] == [s["text"] for s in single]
+    assert sorted(batched) == list(range(len(prompts)))
+    assert [batched[i]["text"] for i in range(len(prompts))] == [
+        single[i]["text"] for i in range(len(prompts))]

@@ -1,7 +1,8 @@
-"""End to end: `dvc repro` of all five stages on tiny stand-ins, in a scratch copy.
+"""End to end: `dvc repro` of every stage on tiny stand-ins, in a scratch copy.
 
-Also pins the DAG's behaviour: a second repro reruns nothing, and changing one model's
-learning rate invalidates only that model's finetune/evaluate and compare-models.
+Also pins the DAG's behaviour: a second repro reruns nothing, changing one model's
+settings invalidates only that model's chain, and the GLM-vs-Qwen experiment workflow
+of the README gives meaningful `dvc params diff` / `dvc metrics diff`.
 """
 
 import json
@@ -11,16 +12,9 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, tiny_params
 
-TINY = {
-    "standin": {"vocab_size": 400, "hidden_size": 32, "num_hidden_layers": 1,
-                "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 64,
-                "pretrain_steps": 3, "pretrain_batch_size": 2, "pretrain_block_size": 64},
-    "train": {"max_steps": 3, "per_device_train_batch_size": 2, "logging_steps": 1,
-              "eval_steps": 2},
-    "evaluate": {"max_new_tokens": 8, "batch_size": 8, "bootstrap_samples": 20},
-}
+from toolcall.layout import RESULTS
 
 
 def run(args, cwd, env):
@@ -32,26 +26,25 @@ def run(args, cwd, env):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    for name in ("stages", "toolcall", "data/sample", ".dvc/config", ".dvcignore", "dvc.yaml"):
+    for name in ("stages", "toolcall", "data/sample", ".dvcignore", "dvc.yaml"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, root / name)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["dataset"]["max_rows"] = 60
-    params["dataset"]["test_fraction"] = 0.15
-    params["standin"].update(TINY["standin"])
-    params["evaluate"].update(TINY["evaluate"])
-    for model in params["models"].values():
-        model["standin_train"].update(TINY["train"])
+    params = tiny_params()
+    params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf",
+                                             "revision": "main"}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
     env = {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
     run(["git", "init", "-q"], root, env)
     run(["dvc", "init", "-q", "--force"], root, env)
     (root / ".dvc" / "config").write_text((ROOT / ".dvc" / "config").read_text())
+    shutil.copytree(ROOT / ".dvc" / "plots", root / ".dvc" / "plots")
     output = run(["dvc", "repro"], root, env)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repro"], root, env)
     return root, env, params, output
 
 
@@ -60,25 +53,45 @@ def test_repro_writes_every_output(project):
     for key in params["models"]:
         assert (root / "models" / key / "adapter" / "adapter_model.safetensors").exists()
         assert (root / "models" / key / "adapter" / "chat_template.jinja").exists()
-        manifest = json.loads((root / "models" / key / "manifest.json").read_text())
+        manifest = json.loads((root / "models" / key / "base.manifest.json").read_text())
         assert manifest["source"] == "standin"
-        for variant in ("base", "tuned"):
-            metrics = json.loads((root / "metrics" / key / f"{variant}.json").read_text())
+        variants = ("base", "tuned", "chat") if key == "glm4-9b" else ("base", "tuned")
+        for variant in variants:
+            metrics = json.loads((root / RESULTS / key / f"{variant}.json").read_text())
             assert metrics["turns"] > 0 and "tool_score" in metrics
             assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
-            turns = (root / "metrics" / key / f"{variant}.turns.jsonl").read_text().splitlines()
+            turns = (root / RESULTS / key / f"{variant}.turns.jsonl").read_text().splitlines()
             assert len(turns) == metrics["turns"]
+        assert not (root / "models" / key / "progress" / "base.jsonl").exists()
     compare = json.loads((root / "metrics" / "compare.json").read_text())
     assert "glm4-9b.tuned.tool_score" in compare and "qwen2_5-7b.gain.decision_f1" in compare
+    assert "glm4-9b.chat.tool_score" in compare and "qwen2_5-7b.chat.tool_score" not in compare
     table = (root / "metrics" / "compare.md").read_text()
-    assert "| tool_score |" in table and "**family**" in table
+    assert "| tool_score |" in table and "**family**" in table and "glm4-9b chat" in table
+    page = (root / "metrics" / "compare.html").read_text()
+    assert page.count("<svg") == 3 and "http" not in page.replace(
+        "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
 
 
 def test_metrics_show_lists_every_model(project):
     root, env, params, _ = project
     shown = run(["dvc", "metrics", "show", "--json"], root, env)
     for key in params["models"]:
-        assert f"metrics/{key}/tuned.json" in shown and f"metrics/{key}/base.json" in shown
+        assert f"{RESULTS}/{key}/tuned.json" in shown and f"{RESULTS}/{key}/base.json" in shown
+
+
+def test_plots_show_renders_every_chart(project):
+    root, env, params, _ = project
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], root, env))
+    assert "errors" not in plots or not plots["errors"], plots.get("errors")
+    ids = set(plots["data"])
+    assert {"Headline metrics per model and variant", "Error types per model and variant",
+            "Training and eval loss, all models"} <= ids
+    headline = plots["data"]["Headline metrics per model and variant"][0]["content"]
+    runs = {row["run"] for row in headline["data"]["values"]}
+    assert runs == {"glm4-9b base", "glm4-9b tuned", "glm4-9b chat", "qwen2_5-7b base",
+                    "qwen2_5-7b tuned"}
+    assert headline["encoding"]["x"]["scale"]["zero"] is True
 
 
 def test_second_repro_reruns_nothing(project):
@@ -87,10 +100,10 @@ def test_second_repro_reruns_nothing(project):
     assert json.loads(status) == {}
 
 
-def test_one_learning_rate_invalidates_only_that_model(project):
+def test_one_model_setting_invalidates_only_that_model(project):
     root, env, params, _ = project
     changed = json.loads(json.dumps(params))
-    changed["models"]["glm4-9b"]["standin_train"]["learning_rate"] = 1e-3
+    changed["models"]["glm4-9b"]["lora"] = {"r": 8}
     original = (root / "params.yaml").read_text("utf-8")
     (root / "params.yaml").write_text(yaml.safe_dump(changed, allow_unicode=True), "utf-8")
     try:
@@ -101,10 +114,27 @@ def test_one_learning_rate_invalidates_only_that_model(project):
     assert stale == {"finetune@glm4-9b", "compare-models"}
 
 
-def test_compare_models_depends_on_every_model_in_params():
-    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    deps = set(dvc["stages"]["compare-models"]["deps"])
-    for key in params["models"]:
-        for name in ("base.json", "tuned.json", "train.json"):
-            assert f"metrics/{key}/{name}" in deps
+def test_glm_vs_qwen_experiments_diff_the_real_settings(project):
+    """The README workflow: one experiment per model under the same key, so `dvc params
+    diff` and `dvc metrics diff` line the two models up key by key."""
+    root, env, _, _ = project
+    for name, model in EXPERIMENTS.items():
+        run(["dvc", "exp", "run", "--temp", "-n", name, "-S", f"++models={{solo: {model}}}",
+             "-S", "++chat_references={}"], root, env)
+    params = json.loads(run(["dvc", "params", "diff", "glm", "qwen", "--json"], root, env))
+    changed = params["params.yaml"]
+    assert changed["models.solo.family"] == {"old": "glm4", "new": "qwen2.5"}
+    assert changed["models.solo.hub_id"] == {"old": "THUDM/glm-4-9b-hf", "new": "Qwen/Qwen2.5-7B"}
+    assert changed["models.solo.lora.r"] == {"old": None, "new": 8}
+    metrics = json.loads(run(["dvc", "metrics", "diff", "glm", "qwen", "--all", "--json"],
+                             root, env))
+    tuned = metrics[f"{RESULTS}/solo/tuned.json"]
+    assert {"old", "new"} <= set(tuned["tool_score"])
+    shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], root, env)
+    assert "glm" in shown and "qwen" in shown and "tool_score" in shown
+
+
+EXPERIMENTS = {
+    "glm": "{family: glm4, hub_id: THUDM/glm-4-9b-hf, revision: main}",
+    "qwen": "{family: qwen2.5, hub_id: Qwen/Qwen2.5-7B, revision: main, lora: {r: 8}}",
+}

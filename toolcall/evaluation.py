@@ -7,6 +7,11 @@ the assistant prefix.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
 import torch
 from tqdm import tqdm
 
@@ -42,41 +47,76 @@ def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bo
     return token_ids, False
 
 
-@torch.inference_mode()
 def generate_greedy(
     model, tokenizer, prompts: list[str], stop_ids: list[int], max_new_tokens: int,
     batch_size: int, desc: str = "generate",
-) -> list[dict]:
-    """Greedy continuations of `prompts` (same order): text, token count, stopped.
+) -> Iterator[tuple[int, dict]]:
+    """Greedy continuations of `prompts`, yielded batch by batch as (prompt index, result)
+    with result = text, token count, stopped; so a caller can save each batch at once.
 
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).
     """
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    results: list[dict | None] = [None] * len(prompts)
     device = model.device
     stop_set = set(stop_ids)
+    pad = tokenizer.pad_token_id
     with tqdm(total=len(prompts), desc=desc, unit="turn") as progress:
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             width = max(len(encoded[i]) for i in batch)
-            pad = tokenizer.pad_token_id
             input_ids = torch.tensor(
                 [[pad] * (width - len(encoded[i])) + encoded[i] for i in batch], device=device)
             attention_mask = torch.tensor(
                 [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch],
                 device=device)
-            output = model.generate(
-                input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
-                max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
-            )
+            with torch.inference_mode():
+                output = model.generate(
+                    input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
+                    max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
+                )
             for row, i in enumerate(batch):
                 new_tokens, stopped = cut_at_stop(output[row, width:].tolist(), stop_set)
-                results[i] = {
-                    "text": tokenizer.decode(new_tokens, skip_special_tokens=False),
-                    "new_tokens": len(new_tokens),
-                    "stopped": stopped,
-                }
+                yield i, {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
+                          "new_tokens": len(new_tokens), "stopped": stopped}
             progress.update(len(batch))
-    return results
+
+
+# ----------------------------------------------------------------------------- resume
+# Finished turns are appended to a progress file as they come, after a first line that
+# fingerprints what produced them (weights, data, decoding). A rerun with the same
+# fingerprint skips those turns; a different fingerprint starts over.
+
+
+def turn_key(record: dict) -> tuple[str, int]:
+    return record["conversation_id"], record["turn_index"]
+
+
+def load_progress(path: Path, fingerprint: str) -> dict[tuple[str, int], dict]:
+    """Finished turns from an interrupted run with the same fingerprint ({} otherwise)."""
+    if not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or json.loads(lines[0]).get("fingerprint") != fingerprint:
+        return {}
+    done = {}
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # the line being written when the run was killed
+            continue
+        done[turn_key(record)] = record
+    return done
+
+
+def open_progress(path: Path, fingerprint: str, done: dict) -> TextIO:
+    """The progress file, rewritten with its fingerprint and the turns already done,
+    open for appending."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = path.open("w", encoding="utf-8")
+    f.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+    for record in done.values():
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    f.flush()
+    return f

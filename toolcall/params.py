@@ -95,6 +95,7 @@ class LoraParams:
 
 @dataclass(frozen=True)
 class TrainParams:
+    max_length: int  # tokens per training row; longer rows follow dataset.over_length
     learning_rate: float
     max_steps: int  # -1: run num_train_epochs
     num_train_epochs: float
@@ -105,14 +106,17 @@ class TrainParams:
     lr_scheduler_type: str
     logging_steps: int
     eval_steps: int
+    save_steps: int  # checkpoint period; an interrupted run resumes from the last one
     gradient_checkpointing: bool = False
 
     def validate(self, key: str) -> None:
+        _check(self.max_length >= 256, f"{key}.max_length", self.max_length,
+               ">= 256 tokens (the tool system prompt alone is ~235 tokens)")
         _check(self.learning_rate > 0, f"{key}.learning_rate", self.learning_rate, "> 0")
         _check(self.max_steps == -1 or self.max_steps > 0, f"{key}.max_steps", self.max_steps,
                "-1 (use num_train_epochs) or a positive integer")
         for name in ("per_device_train_batch_size", "gradient_accumulation_steps",
-                     "logging_steps", "eval_steps"):
+                     "logging_steps", "eval_steps", "save_steps"):
             _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
         _check(self.warmup_steps >= 0, f"{key}.warmup_steps", self.warmup_steps, ">= 0")
 
@@ -122,38 +126,18 @@ class ModelParams:
     family: str
     hub_id: str
     revision: str
-    max_length: int
-    lora: LoraParams
-    train: TrainParams
-    standin_train: dict = field(default_factory=dict)  # overrides of `train` for stand-ins
-    standin_lora: dict = field(default_factory=dict)  # overrides of `lora` for stand-ins
+    # This model's own values for single keys of the shared `train` / `lora` blocks.
+    train: dict = field(default_factory=dict)
+    lora: dict = field(default_factory=dict)
 
     def validate(self, key: str) -> None:
         _check(self.family in FAMILIES, f"{key}.family", self.family, f"one of {sorted(FAMILIES)}")
-        _check(self.max_length >= 256, f"{key}.max_length", self.max_length,
-               ">= 256 tokens (the tool system prompt alone is ~235 tokens)")
-        unknown = set(self.standin_train) - {f.name for f in dataclasses.fields(TrainParams)}
-        _check(not unknown, f"{key}.standin_train", sorted(unknown), "keys of train")
-        self.lora.validate(f"{key}.lora")
-        self.train.validate(f"{key}.train")
-        unknown = set(self.standin_lora) - {f.name for f in dataclasses.fields(LoraParams)}
-        _check(not unknown, f"{key}.standin_lora", sorted(unknown), "keys of lora")
-        self.train_for("standin").validate(f"{key}.standin_train")
-        self.lora_for("standin").validate(f"{key}.standin_lora")
 
-    def train_for(self, weights: str) -> TrainParams:
-        """The training settings in effect: stand-ins apply their overrides."""
-        if weights != "standin" or not self.standin_train:
-            return self.train
-        merged = {**dataclasses.asdict(self.train), **self.standin_train}
-        return _build(TrainParams, merged, "standin_train")
 
-    def lora_for(self, weights: str) -> LoraParams:
-        """The LoRA settings in effect: stand-ins apply their overrides."""
-        if weights != "standin" or not self.standin_lora:
-            return self.lora
-        merged = {**dataclasses.asdict(self.lora), **self.standin_lora}
-        return _build(LoraParams, merged, "standin_lora")
+@dataclass(frozen=True)
+class HubCheckpoint:
+    hub_id: str
+    revision: str
 
 
 @dataclass(frozen=True)
@@ -171,13 +155,25 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class ExportParams:
+    merge: bool  # merge the adapter into the base weights, or export the adapter alone
+
+
+@dataclass(frozen=True)
 class Params:
     weights: str  # standin | hub
     seed: int
     dataset: DatasetParams
     standin: StandinParams
+    train: TrainParams  # shared by every model; models.<m>.train overrides single keys
+    lora: LoraParams  # shared by every model; models.<m>.lora overrides single keys
+    standin_train: dict  # applied last when weights: standin (tiny random models learn faster)
+    standin_lora: dict
     models: dict[str, ModelParams]
     evaluate: EvaluateParams
+    export: ExportParams  # `python -m stages.export` (not a pipeline stage)
+    # Optional: an official chat checkpoint per model, evaluated untrained as a reference.
+    chat_references: dict[str, HubCheckpoint] = field(default_factory=dict)
 
     def validate(self) -> None:
         _check(self.weights in ("standin", "hub"), "weights", self.weights, "'standin' or 'hub'")
@@ -185,13 +181,45 @@ class Params:
         self.dataset.validate("dataset")
         self.standin.validate("standin")
         self.evaluate.validate("evaluate")
+        self.train.validate("train")
+        self.lora.validate("lora")
         for key, model in self.models.items():
             model.validate(f"models.{key}")
+            for weights in ("hub", "standin"):
+                self.train_for(key, weights)
+                self.lora_for(key, weights)
+        for key in self.chat_references:
+            _check(key in self.models, f"chat_references.{key}", key,
+                   f"the key of a model under models: {sorted(self.models)}")
 
     def model(self, key: str) -> ModelParams:
         if key not in self.models:
             raise ParamsError(f"params.yaml: no model {key!r} under models: have {sorted(self.models)}")
         return self.models[key]
+
+    def train_for(self, key: str, weights: str | None = None) -> TrainParams:
+        """The training settings in effect for one model: shared `train`, then the model's
+        own `train`, then (stand-ins only) `standin_train`."""
+        layers = [(self.model(key).train, f"models.{key}.train")]
+        if (weights or self.weights) == "standin":
+            layers.append((self.standin_train, "standin_train"))
+        return _override(TrainParams, self.train, layers)
+
+    def lora_for(self, key: str, weights: str | None = None) -> LoraParams:
+        """The LoRA settings in effect for one model, layered like `train_for`."""
+        layers = [(self.model(key).lora, f"models.{key}.lora")]
+        if (weights or self.weights) == "standin":
+            layers.append((self.standin_lora, "standin_lora"))
+        return _override(LoraParams, self.lora, layers)
+
+
+def _override(cls, shared, layers: list[tuple[dict, str]]):
+    """`shared` with each layer's keys replaced in turn; errors name the layer's key."""
+    settings = shared
+    for overrides, key in layers:
+        settings = _build(cls, {**dataclasses.asdict(settings), **overrides}, key)
+        settings.validate(key)
+    return settings
 
 
 def _matches(value: object, annotation: object) -> bool:

@@ -8,6 +8,7 @@ in ./swanlog/ and can be uploaded later with `swanlab sync`.
 
 from __future__ import annotations
 
+import json
 import os
 
 from transformers import TrainerCallback
@@ -49,10 +50,14 @@ class NeverFailingCallback(TrainerCallback):
         return forward
 
 
+def _tracking_enabled() -> bool:
+    os.environ.setdefault("SWANLAB_MODE", "offline")
+    return os.environ["SWANLAB_MODE"] != "disabled"
+
+
 def swanlab_callback(model_key: str, config: dict) -> TrainerCallback | None:
     """A callback logging to SwanLab (guarded), or None when tracking is disabled."""
-    os.environ.setdefault("SWANLAB_MODE", "offline")
-    if os.environ["SWANLAB_MODE"] == "disabled":
+    if not _tracking_enabled():
         return None
     try:
         from swanlab.integration.transformers import SwanLabCallback  # noqa: PLC0415
@@ -66,3 +71,28 @@ def swanlab_callback(model_key: str, config: dict) -> TrainerCallback | None:
         log.warning("SwanLab disabled for this run (%s: %s)", type(e).__name__, e)
         return None
     return NeverFailingCallback(inner)
+
+
+FAILED_TURN_COLUMNS = ["conversation_id", "turn_index", "stratum", "error_type", "output", "gold"]
+
+
+def log_evaluation(model_key: str, variant: str, config: dict, metrics: dict,
+                   failed_turns: list[dict]) -> None:
+    """One SwanLab run per evaluated variant: config, every numeric metric and a table of
+    the failed turns. Any tracking error is one warning; the evaluation's files are
+    already written."""
+    if not _tracking_enabled():
+        return
+    try:
+        import swanlab  # noqa: PLC0415
+
+        swanlab.init(project=os.environ.get("SWANLAB_PROJECT_NAME", DEFAULT_PROJECT),
+                     name=run_name(model_key, f"evaluate-{variant}"), config=config)
+        swanlab.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        rows = [[str(t[c]) if c != "gold" else json.dumps(t[c], ensure_ascii=False)
+                 for c in FAILED_TURN_COLUMNS] for t in failed_turns]
+        swanlab.log({"failed_turns": swanlab.echarts.Table().add(FAILED_TURN_COLUMNS, rows)})
+        swanlab.finish()
+    except Exception as e:  # tracking must never fail the stage
+        log.warning("SwanLab logging of %s %s skipped (%s: %s)", model_key, variant,
+                    type(e).__name__, e)

@@ -1,0 +1,106 @@
+"""export: one model's tuned result as a folder plain transformers can load.
+
+    python -m stages.export --model glm4-9b        # -> models/glm4-9b/export
+
+With export.merge: true (params.yaml) the adapter is merged into the base weights
+(`AutoModelForCausalLM.from_pretrained(folder)` is all a user needs); with false the
+folder holds the adapter (load with peft's AutoPeftModelForCausalLM). Either way the
+tokenizer is saved with the project's chat template, so `apply_chat_template(...,
+tools=...)` renders the training format.
+
+The export is then checked: the template renders a tool conversation exactly as training
+did, and one greedy generation of the exported model (loaded back from disk) equals the
+base+adapter one token for token and goes through the family's parser. The result is
+written to <folder>/export_check.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import torch
+
+from toolcall.chat import load_tool_model
+from toolcall.io import PipelineError, log, run_stage, write_json
+from toolcall.params import load_params
+from toolcall.parsing import PARSERS
+from toolcall.templates import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
+
+PROBE_NEW_TOKENS = 32
+
+
+def probe_prompt(family: Family) -> str:
+    """The first user turn of the probe conversation, ready for the assistant's call."""
+    return family.render(PROBE_TOOLS, PROBE_MESSAGES[:1], add_generation_prompt=True).text
+
+
+@torch.inference_mode()
+def greedy_tokens(model, tokenizer, prompt: str, stop_ids: list[int]) -> list[int]:
+    ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(model.device)
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                         max_new_tokens=PROBE_NEW_TOKENS, eos_token_id=stop_ids,
+                         pad_token_id=tokenizer.pad_token_id)
+    return out[0, ids.shape[1]:].tolist()
+
+
+def export(key: str, out_dir: Path, merge: bool) -> dict:
+    tool_model = load_tool_model(key)
+    family, tokenizer = tool_model.family, tool_model.tokenizer
+    stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
+    prompt = probe_prompt(family)
+    expected = greedy_tokens(tool_model.model, tokenizer, prompt, stop_ids)
+
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if merge:
+        merged = tool_model.model.merge_and_unload()
+        merged.save_pretrained(out_dir)
+    else:
+        tool_model.model.save_pretrained(out_dir)
+    tokenizer.chat_template = family.chat_template
+    tokenizer.save_pretrained(out_dir)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+
+    if merge:
+        reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=next(
+            tool_model.model.parameters()).dtype)
+    else:
+        from peft import AutoPeftModelForCausalLM  # noqa: PLC0415
+
+        reloaded = AutoPeftModelForCausalLM.from_pretrained(out_dir)
+    reloaded = reloaded.to(tool_model.model.device).eval()
+    reloaded_tokenizer = AutoTokenizer.from_pretrained(out_dir)
+    got = greedy_tokens(reloaded, reloaded_tokenizer, prompt, stop_ids)
+    parsed = PARSERS[family.name](reloaded_tokenizer.decode(got, skip_special_tokens=False))
+    check = {
+        "model": key, "merged": merge, "folder": str(out_dir),
+        "template_renders_training_format": template_is_equivalent(
+            reloaded_tokenizer.chat_template, family),
+        "greedy_tokens_match_base_plus_adapter": got == expected,
+        "probe_new_tokens": len(got), "probe_parse": parsed.as_dict(),
+    }
+    write_json(out_dir / "export_check.json", check)
+    if not (check["template_renders_training_format"] and check["greedy_tokens_match_base_plus_adapter"]):
+        raise PipelineError(f"export check failed, see {out_dir / 'export_check.json'}")
+    return check
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--out", help="folder (default models/<model>/export)")
+    args = parser.parse_args()
+    params = load_params()
+    params.model(args.model)
+    out_dir = Path(args.out or Path("models") / args.model / "export")
+    check = export(args.model, out_dir, params.export.merge)
+    log.info("export %s: %s in %s; template ok, greedy tokens match, probe parsed as %s",
+             args.model, "merged model" if check["merged"] else "adapter", out_dir,
+             check["probe_parse"]["kind"])
+
+
+if __name__ == "__main__":
+    run_stage(main)

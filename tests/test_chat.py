@@ -1,0 +1,147 @@
+"""The chat loop and the export, on tiny stand-ins: what the user sees, and that an
+exported model generates exactly what base + adapter generate."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from conftest import WEATHER_TOOL, run_stage
+from transformers import AutoModelForCausalLM
+
+from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
+from toolcall.evaluation import build_samples
+from toolcall.io import PipelineError, read_jsonl
+from toolcall.templates import FAMILIES, render_glm4_call
+
+MODELS = {"glm4-9b": "glm4", "qwen2_5-7b": "qwen2.5"}
+
+
+@pytest.fixture(scope="module")
+def tuned(tiny_project, tmp_path_factory):
+    """The tiny project with both stand-ins fine-tuned (3 steps)."""
+    root = tmp_path_factory.mktemp("tuned") / "p"
+    shutil.copytree(tiny_project, root)
+    for key in MODELS:
+        run_stage(["stages.finetune", "--model", key], root)
+    return root
+
+
+def test_tools_file_in_openai_or_glaive_form(tmp_path):
+    bare = WEATHER_TOOL["function"]
+    (tmp_path / "openai.json").write_text(json.dumps([WEATHER_TOOL]), encoding="utf-8")
+    (tmp_path / "bare.json").write_text(json.dumps([bare]), encoding="utf-8")
+    assert load_tools(tmp_path / "openai.json") == load_tools(tmp_path / "bare.json") == [WEATHER_TOOL]
+    (tmp_path / "bad.json").write_text('{"name": "x"}', encoding="utf-8")
+    with pytest.raises(PipelineError, match="bad.json"):
+        load_tools(tmp_path / "bad.json")
+
+
+def typing(lines: list[str], seen: list[str]):
+    """Stands in for input(): shows the prompt, returns the next line, then end of input."""
+    pending = iter(lines)
+
+    def ask(prompt: str) -> str:
+        seen.append(prompt)
+        line = next(pending, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    return ask
+
+
+class ScriptedModel:
+    """Generates the given replies in turn (as token ids of the real tokenizer, ending in
+    the family's stop token) and records each prompt it was given."""
+
+    def __init__(self, tokenizer, replies: list[str], stop: str):
+        self.tokenizer, self.replies, self.prompts = tokenizer, list(replies), []
+        self.stop_id = tokenizer.convert_tokens_to_ids(stop)
+        self.device = torch.device("cpu")
+
+    def generate(self, input_ids, streamer=None, **kwargs):
+        self.prompts.append(self.tokenizer.decode(input_ids[0]))
+        new = self.tokenizer(self.replies.pop(0), add_special_tokens=False)["input_ids"]
+        new.append(self.stop_id)
+        if streamer:
+            streamer.put(input_ids)
+            for token in new:
+                streamer.put(torch.tensor([token]))
+            streamer.end()
+        return torch.cat([input_ids, torch.tensor([new])], dim=1)
+
+
+def test_chat_loop_shows_the_call_takes_the_result_and_answers(tuned):
+    family = FAMILIES["glm4"]
+    real = load_tool_model(base=tuned / "models/glm4-9b/base", family="glm4")
+    call = {"name": "get_weather", "arguments": {"city": "北京"}}
+    scripted = ScriptedModel(real.tokenizer, [render_glm4_call(call), "\n北京3度。"], "<|user|>")
+    seen = []
+    messages = run_conversation(ToolModel(scripted, real.tokenizer, family), [WEATHER_TOOL],
+                                ask=typing(["北京天气？", '{"temp": 3}', "/exit"], seen),
+                                show=seen.append)
+    screen = "".join(seen)
+    assert '→ call get_weather({"city": "北京"})' in screen
+    assert "result of get_weather (JSON, or 'mock')> " in screen
+    assert screen.endswith("assistant> \n北京3度。\nuser> ")
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"]
+    assert messages[1]["tool_calls"] == [call] and messages[3]["content"] == "北京3度。"
+    # the typed result reached the model in the family's own observation format
+    assert scripted.prompts[1].endswith('<|observation|>\n{"temp": 3}<|assistant|>')
+
+
+def test_mock_result_answers_a_call(tuned):
+    real = load_tool_model(base=tuned / "models/qwen2_5-7b/base", family="qwen2.5")
+    call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>'
+    scripted = ScriptedModel(real.tokenizer, [call, "好的"], "<|im_end|>")
+    seen = []
+    messages = run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["qwen2.5"]),
+                                [WEATHER_TOOL], ask=typing(["上海？", "mock"], seen),
+                                show=seen.append)
+    assert '(mock) {"status": "ok", "tool": "get_weather", "echo": {"city": "上海"}}' in "".join(seen)
+    assert messages[-1] == {"role": "assistant", "content": "好的"}
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_streamed_text_is_the_reply_of_the_real_standin(tuned, key, monkeypatch):
+    monkeypatch.chdir(tuned)
+    tool_model = load_tool_model(key)
+    streamed = []
+    reply = chat(tool_model, [WEATHER_TOOL], [{"role": "user", "content": "北京天气？"}],
+                 max_new_tokens=24, on_text=streamed.append)
+    again = chat(tool_model, [WEATHER_TOOL], [{"role": "user", "content": "北京天气？"}],
+                 max_new_tokens=24)
+    assert reply == again  # streaming changes nothing
+    if reply.get("tool_calls"):
+        assert "".join(streamed).strip()
+    else:
+        assert "".join(streamed).strip() == reply["content"].strip()
+
+
+@pytest.mark.parametrize("key", MODELS)
+@pytest.mark.parametrize("merge", [True, False])
+def test_export_round_trip(tuned, key, merge, monkeypatch):
+    monkeypatch.chdir(tuned)
+    text = (tuned / "params.yaml").read_text().replace("merge: true", f"merge: {str(merge).lower()}")
+    (tuned / "params.yaml").write_text(text)
+    run_stage(["stages.export", "--model", key], tuned)
+    check = json.loads((tuned / "models" / key / "export" / "export_check.json").read_text())
+    assert check["merged"] is merge
+    assert check["template_renders_training_format"] and check["greedy_tokens_match_base_plus_adapter"]
+    if not merge:
+        return
+    # Beyond the probe: plain transformers on the export = base + adapter, on test turns.
+    exported = AutoModelForCausalLM.from_pretrained(tuned / "models" / key / "export").eval()
+    tool_model = load_tool_model(key)
+    samples = build_samples(read_jsonl("data/prepared/test.jsonl")[:3], tool_model.family)
+    for sample in samples[:6]:
+        ids = tool_model.tokenizer(sample["prompt"], add_special_tokens=False,
+                                   return_tensors="pt")["input_ids"]
+        settings = {"do_sample": False, "max_new_tokens": 12,
+                    "pad_token_id": tool_model.tokenizer.pad_token_id}
+        with torch.inference_mode():
+            a = exported.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **settings)
+            b = tool_model.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                          **settings)
+        assert a.tolist() == b.tolist()

@@ -1,0 +1,102 @@
+"""Interrupted runs lose nothing: finetune resumes from its last checkpoint and ends with
+the adapter an uninterrupted run gives; evaluation skips the turns it already finished."""
+
+import logging
+import shutil
+
+import pytest
+import torch
+from conftest import run_stage
+from safetensors.torch import load_file
+from transformers import TrainerCallback
+
+from stages import finetune
+from toolcall.layout import adapter_dir, checkpoints_dir, results_dir
+from toolcall.params import load_params
+
+KEY = "glm4-9b"
+
+
+class CrashAt(TrainerCallback):
+    """Stands in for a killed process: raises once training reaches `step`."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt(f"killed at step {self.step}")
+
+
+@pytest.fixture
+def project(tiny_project, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="toolcall")
+    root = tmp_path / "p"
+    shutil.copytree(tiny_project, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def _adapter() -> dict[str, torch.Tensor]:
+    return load_file(adapter_dir(KEY) / "adapter_model.safetensors")
+
+
+def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
+    params = load_params()
+    finetune.finetune(KEY, params)  # uninterrupted: 3 steps, checkpoint every 2
+    expected = _adapter()
+    expected_curve = (results_dir(KEY) / "train_loss.csv").read_text()
+    assert not checkpoints_dir(KEY).exists()  # cleaned up after a finished run
+    shutil.rmtree(adapter_dir(KEY))
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune.finetune(KEY, params, callbacks=(CrashAt(3),))
+    assert finetune.last_complete_checkpoint(checkpoints_dir(KEY)).name == "checkpoint-2"
+    assert not adapter_dir(KEY).exists()
+
+    finetune.finetune(KEY, params)
+    assert "resuming from models/glm4-9b/checkpoints/checkpoint-2" in caplog.text
+    resumed = _adapter()
+    assert resumed.keys() == expected.keys()
+    for name, tensor in expected.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=1e-6, msg=name)
+    assert (results_dir(KEY) / "train_loss.csv").read_text() == expected_curve
+
+
+def test_checkpoints_of_other_settings_are_not_resumed(project, caplog):
+    params = load_params()
+    with pytest.raises(KeyboardInterrupt):
+        finetune.finetune(KEY, params, callbacks=(CrashAt(3),))
+    text = (project / "params.yaml").read_text().replace("learning_rate: 0.003",
+                                                          "learning_rate: 0.002")
+    (project / "params.yaml").write_text(text)
+    finetune.finetune(KEY, load_params())
+    assert "checkpoints of different settings or data; starting over" in caplog.text
+    assert "resuming" not in caplog.text
+
+
+def test_interrupted_evaluation_generates_only_the_missing_turns(project, monkeypatch):
+    run_stage(["stages.evaluate_toolcall", "--model", KEY, "--variants", "base"], project)
+    expected = (results_dir(KEY) / "base.turns.jsonl").read_text()
+
+    from stages import evaluate_toolcall  # noqa: PLC0415
+    from toolcall import evaluation  # noqa: PLC0415
+
+    calls = []
+    real_generate = evaluation.generate_greedy
+
+    def crash_after_first_batch(model, tokenizer, prompts, *args, **kwargs):
+        calls.append(len(prompts))
+        for n, item in enumerate(real_generate(model, tokenizer, prompts, *args, **kwargs)):
+            if len(calls) == 1 and n == 8:  # the first run dies after one batch of 8
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(evaluate_toolcall, "generate_greedy", crash_after_first_batch)
+    monkeypatch.setattr("sys.argv", ["evaluate", "--model", KEY, "--variants", "base"])
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_toolcall.main()
+    evaluate_toolcall.main()
+    total = calls[0]
+    assert calls == [total, total - 8]  # the rerun generated only what was missing
+    assert (results_dir(KEY) / "base.turns.jsonl").read_text() == expected

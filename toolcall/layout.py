@@ -1,0 +1,34 @@
+"""Where each stage reads and writes, in one place so stages, tests and dvc.yaml agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PREPARED = Path("data/prepared")
+TRAIN_SPLIT = PREPARED / "train.jsonl"
+TEST_SPLIT = PREPARED / "test.jsonl"
+# Every per-model result lies under this folder, so compare-models can depend on it
+# whatever models and variants params.yaml lists.
+RESULTS = Path("metrics/models")
+
+
+def weights_dir(key: str, variant: str = "base") -> Path:
+    """models/<key>/base, or models/<key>/chat for a model's chat reference."""
+    return Path("models") / key / ("chat" if variant == "chat" else "base")
+
+
+def adapter_dir(key: str) -> Path:
+    return Path("models") / key / "adapter"
+
+
+def checkpoints_dir(key: str) -> Path:
+    return Path("models") / key / "checkpoints"
+
+
+def results_dir(key: str) -> Path:
+    return RESULTS / key
+
+
+def progress_file(key: str, variant: str) -> Path:
+    """Turns an interrupted evaluation already finished (not a DVC output)."""
+    return Path("models") / key / "progress" / f"{variant}.jsonl"
