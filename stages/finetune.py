@@ -86,11 +86,11 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
 
     import torch  # noqa: PLC0415 (heavy imports after params are validated)
     from datasets import Dataset  # noqa: PLC0415
-    from peft import LoraConfig  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
-    from trl import SFTConfig, SFTTrainer  # noqa: PLC0415
+    from trl import SFTTrainer  # noqa: PLC0415
 
     from toolcall.tracking import swanlab_callback  # noqa: PLC0415
+    from toolcall.training import lora_config, sft_config  # noqa: PLC0415
 
     base_dir, out_dir, metrics_dir = weights_dir(key), adapter_dir(key), results_dir(key)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
@@ -131,34 +131,8 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32)
-    config = SFTConfig(
-        output_dir=str(checkpoints_dir(key)),
-        learning_rate=train_params.learning_rate,
-        max_steps=train_params.max_steps,
-        num_train_epochs=train_params.num_train_epochs,
-        per_device_train_batch_size=train_params.per_device_train_batch_size,
-        per_device_eval_batch_size=train_params.per_device_train_batch_size,
-        gradient_accumulation_steps=train_params.gradient_accumulation_steps,
-        warmup_steps=train_params.warmup_steps,
-        weight_decay=train_params.weight_decay,
-        lr_scheduler_type=train_params.lr_scheduler_type,
-        logging_steps=train_params.logging_steps,
-        train_sampling_strategy="group_by_length",  # batches of similar length: less padding
-        eval_strategy="steps",
-        eval_steps=train_params.eval_steps,
-        save_strategy="steps",
-        save_steps=train_params.save_steps,
-        save_total_limit=2,  # the newest two: one survives a kill during a save
-        gradient_checkpointing=train_params.gradient_checkpointing,
-        bf16=cuda,
-        max_length=train_params.max_length,
-        seed=params.seed,
-        report_to="none",  # SwanLab through its callback (report_to="swanlab" is broken)
-        disable_tqdm=False,
-    )
-    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                             target_modules=lora.target_modules,
-                             modules_to_save=lora.modules_to_save or None, task_type="CAUSAL_LM")
+    config = sft_config(train_params, checkpoints_dir(key), params.seed, bf16=cuda)
+    peft_config = lora_config(lora)
     tracked = {"model": key, "weights": params.weights,
                **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params),
                "lora_in_effect": dataclasses.asdict(lora)}
@@ -196,6 +170,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
         "train_runtime_s": result.metrics["train_runtime"],
         "train_rows": len(train_rows),
         "train_examples": len(train_examples),
+        "train_sequences": len(trainer.train_dataset),  # packed rows when packing
         "rows_over_max_length": report.rows_over_max_length,
         "rows_losing_content": report.rows_losing_content,
         "pieces_from_splits": report.pieces_from_splits,

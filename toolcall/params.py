@@ -107,6 +107,7 @@ class TrainParams:
     logging_steps: int
     eval_steps: int
     save_steps: int  # checkpoint period; an interrupted run resumes from the last one
+    packing: bool  # pack whole rows into max_length tokens, no attention across them
     gradient_checkpointing: bool = False
 
     def validate(self, key: str) -> None:

@@ -1,0 +1,99 @@
+"""Packing changes nothing but speed: through finetune's own TRL path (dataset
+preparation, BFD packing, padding-free collator, SDPA), a packed row gives the loss and
+the gradients of its conversations run one by one, and no token sees another row."""
+
+import dataclasses
+
+import pytest
+import torch
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import SFTTrainer
+
+from toolcall.encoding import encode_rendered
+from toolcall.glaive import CleaningRules, clean_row, decode_conversation
+from toolcall.params import LoraParams, TrainParams
+from toolcall.sample_data import make_sample
+from toolcall.standins import build_standin
+from toolcall.templates import FAMILIES
+from toolcall.training import lora_config, sft_config
+
+TRAIN = TrainParams(max_length=4096, packing=True, learning_rate=1e-3, max_steps=1,
+                    num_train_epochs=1, per_device_train_batch_size=1,
+                    gradient_accumulation_steps=1, warmup_steps=0, weight_decay=0.0,
+                    lr_scheduler_type="constant", logging_steps=1, eval_steps=1, save_steps=1)
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def packed(request, tmp_path_factory):
+    """(model, packed batch, the conversations' input_ids and labels one by one)."""
+    family = FAMILIES[request.param]
+    conversations = [clean_row(r, CleaningRules())[0] for r in make_sample(6, seed=5)]
+    rendered = [family.render(*decode_conversation(c)) for c in conversations]
+    folder = tmp_path_factory.mktemp(request.param)
+    shape = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 4096}
+    settings = {"vocab_size": 500, "seed": 0, "pretrain_steps": 0, "pretrain_batch_size": 1,
+                "pretrain_block_size": 64, "pretrain_learning_rate": 1e-3}
+    texts = [r.text for r in rendered]
+    build_standin(family, texts, texts, shape, settings, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    examples = [dataclasses.asdict(encode_rendered(r, tokenizer)) for r in rendered]
+    lora = LoraParams(r=4, alpha=8, dropout=0.0, target_modules="all-linear")
+    trainer = SFTTrainer(model=model, args=sft_config(TRAIN, folder / "out", seed=0, bf16=False),
+                         processing_class=tokenizer, peft_config=lora_config(lora),
+                         train_dataset=Dataset.from_list(examples),
+                         eval_dataset=Dataset.from_list(examples[:1]))
+    row = trainer.train_dataset[0]
+    assert len(row["seq_lengths"]) == len(examples)  # all six fit in one packed row
+    batch = trainer.data_collator([row])
+    ids, labels, start = [], [], 0
+    for length in row["seq_lengths"]:
+        ids.append(torch.tensor([row["input_ids"][start:start + length]]))
+        labels.append(torch.tensor([row["labels"][start:start + length]]))
+        start += length
+    return trainer.model, batch, ids, labels
+
+
+def _grads(model) -> dict[str, torch.Tensor]:
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    return grads
+
+
+def test_packed_loss_and_gradients_equal_one_by_one(packed):
+    model, batch, ids, labels = packed
+    model.train()
+    model.zero_grad()
+    packed_loss = model(**batch).loss
+    packed_loss.backward()
+    packed_grads = _grads(model)
+
+    # HF's loss is the mean over trained tokens; one by one, weight each by its count.
+    counts = [int((lab[0, 1:] != -100).sum()) for lab in labels]
+    total = sum(model(input_ids=i, labels=lab).loss * n for i, lab, n in zip(ids, labels, counts,
+                                                                               strict=True))
+    expected = total / sum(counts)
+    expected.backward()
+    expected_grads = _grads(model)
+    assert packed_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert packed_grads.keys() == expected_grads.keys() and packed_grads
+    for name, grad in expected_grads.items():
+        torch.testing.assert_close(packed_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+@torch.no_grad()
+def test_no_token_attends_across_packed_rows(packed):
+    model, batch, ids, _ = packed
+    model.eval()
+    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits
+    contaminated = model(input_ids=batch["input_ids"]).logits  # plain causal, one document
+    start = 0
+    for k, doc in enumerate(ids):
+        alone = model(input_ids=doc).logits[0]
+        piece = slice(start, start + doc.shape[1])
+        torch.testing.assert_close(logits[0, piece], alone, rtol=1e-4, atol=1e-4)
+        if k:  # the control: without per-row positions, later rows see earlier ones
+            assert (contaminated[0, piece] - alone).abs().max() > 1e-2
+        start += doc.shape[1]
