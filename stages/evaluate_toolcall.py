@@ -6,8 +6,10 @@ metrics/models/<model>/<variant>.json (flat numbers), <variant>.meta.json (model
 template, data hash, decoding settings) and <variant>.turns.jsonl (prompt size, raw output,
 parse, gold, verdict, error type per turn).
 
-Finished turns are also appended to models/<model>/progress/<variant>.jsonl as they come:
-a rerun after an interruption generates only the turns that are missing.
+Finished turns are also appended to models/<model>/progress/<variant>.rank<r>.jsonl as
+they come: a rerun after an interruption generates only the turns that are missing. With
+distributed.num_processes > 1 each process generates its share of the turns and the
+main process merges them into the same files a single process writes.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from toolcall.distributed import local_device, relaunch_if_needed, shard, world
 from toolcall.evaluation import build_samples, generate_greedy, load_progress, open_progress, turn_key
-from toolcall.io import log, read_jsonl, run_stage, write_json, write_jsonl
-from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, results_dir, weights_dir
+from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json, write_jsonl
+from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, progress_files, results_dir, weights_dir
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
-from toolcall.params import EvaluateParams, load_params
+from toolcall.params import EvaluateParams, Params, load_params
 from toolcall.parsing import PARSERS
 from toolcall.templates import Family, get_family
 from toolcall.tracking import log_evaluation
@@ -35,7 +40,7 @@ def load_model(base_dir: Path, adapter: Path | None):
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
-        device_map="cuda" if cuda else None)
+        device_map=local_device() if cuda else None)
     # The tokenizer (with the chat template) saved next to the adapter is the training one.
     tokenizer = AutoTokenizer.from_pretrained(adapter or base_dir)
     if adapter is not None:
@@ -54,22 +59,26 @@ def fingerprint(files: list[Path], settings: EvaluateParams) -> str:
     return digest.hexdigest()[:16]
 
 
-def evaluate_variant(model, tokenizer, family: Family, samples: list[dict],
-                     settings: EvaluateParams, seed: int, desc: str,
-                     progress: Path, run_fingerprint: str) -> tuple[dict, list[dict]]:
-    """Generate, parse and score the turns not already in `progress`; returns (metrics,
-    per-turn records in sample order)."""
-    prompt_tokens = [len(tokenizer(s["prompt"], add_special_tokens=False)["input_ids"])
-                     for s in samples]
+def generate_share(model, tokenizer, family: Family, samples: list[dict],
+                   settings: EvaluateParams, desc: str, progress: list[Path], own: Path,
+                   run_fingerprint: str, rank: int = 0, world_size: int = 1,
+                   barrier: Callable[[], None] = lambda: None) -> None:
+    """Generate, parse and score this process's share of the turns that no progress file
+    holds yet, appending each to `own`."""
+    prompt_tokens = prompt_lengths(tokenizer, samples)
     kept = [i for i, n in enumerate(prompt_tokens) if n <= settings.max_prompt_tokens]
-    done = load_progress(progress, run_fingerprint)
+    done = {}
+    for path in progress:
+        done.update(load_progress(path, run_fingerprint))
+    barrier()  # every process has read the same finished turns before any writes more
     todo = [i for i in kept if turn_key(samples[i]) not in done]
+    todo = shard(sorted(todo, key=lambda i: prompt_tokens[i]), rank, world_size)
     if done:
-        log.info("%s: %d turns already done by an interrupted run, %d to go", desc, len(done),
-                 len(todo))
+        log.info("%s: %d turns already done by an interrupted run, %d to go here", desc,
+                 len(done), len(todo))
     stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
     parse = PARSERS[family.name]
-    with open_progress(progress, run_fingerprint, done) as saved:
+    with open_progress(own, run_fingerprint) as saved:
         for j, output in generate_greedy(model, tokenizer, [samples[i]["prompt"] for i in todo],
                                          stop_ids, settings.max_new_tokens, settings.batch_size,
                                          desc):
@@ -81,9 +90,25 @@ def evaluate_variant(model, tokenizer, family: Family, samples: list[dict],
                 "hit_token_limit": not output["stopped"], "output": output["text"],
                 "parsed": parsed.as_dict(), "gold": sample["gold"], **score_turn(sample, parsed),
             }
-            done[turn_key(record)] = record
             saved.write(json.dumps(record, ensure_ascii=False) + "\n")
             saved.flush()
+
+
+def prompt_lengths(tokenizer, samples: list[dict]) -> list[int]:
+    return [len(tokenizer(s["prompt"], add_special_tokens=False)["input_ids"]) for s in samples]
+
+
+def merge_and_score(tokenizer, samples: list[dict], settings: EvaluateParams, seed: int,
+                    progress: list[Path], run_fingerprint: str) -> tuple[dict, list[dict]]:
+    """Every process's finished turns, in sample order, scored: (metrics, records)."""
+    prompt_tokens = prompt_lengths(tokenizer, samples)
+    kept = [i for i, n in enumerate(prompt_tokens) if n <= settings.max_prompt_tokens]
+    done = {}
+    for path in progress:
+        done.update(load_progress(path, run_fingerprint))
+    missing = [turn_key(samples[i]) for i in kept if turn_key(samples[i]) not in done]
+    if missing:
+        raise PipelineError(f"{len(missing)} turns have no result (first: {missing[0]}); rerun")
     records = [done[turn_key(samples[i])] for i in kept]
     metrics = aggregate(records)
     metrics.update(bootstrap_intervals(records, settings.bootstrap_samples, seed, HEADLINE))
@@ -101,39 +126,65 @@ def main() -> None:
     key = args.model
     params = load_params()
     model_params = params.model(key)
+    if relaunch_if_needed("stages.evaluate_toolcall", sys.argv[1:],
+                          params.distributed.num_processes, params.distributed.accelerate_config):
+        return
+    rank, world_size = world()
+    barrier = lambda: None  # noqa: E731
+    if world_size > 1:
+        import torch  # noqa: PLC0415
+        from accelerate import PartialState  # noqa: PLC0415
+
+        barrier = PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone
     family = get_family(model_params.family)
     conversations = read_jsonl(TEST_SPLIT)
     samples = build_samples(conversations, family)
     data_hash = hashlib.sha256(TEST_SPLIT.read_bytes()).hexdigest()[:16]
-    out_dir = results_dir(key)
     for variant in args.variants:
         base_dir = weights_dir(key, variant)
         adapter = adapter_dir(key) if variant == "tuned" else None
         weight_files = sorted(base_dir.glob("*.safetensors")) + sorted(
             adapter.glob("*.safetensors") if adapter else [])
+        run_fingerprint = fingerprint([TEST_SPLIT, *weight_files], params.evaluate)
         model, tokenizer = load_model(base_dir, adapter)
-        metrics, records = evaluate_variant(
-            model, tokenizer, family, samples, params.evaluate, params.seed, f"{key} {variant}",
-            progress_file(key, variant), fingerprint([TEST_SPLIT, *weight_files], params.evaluate))
-        meta = {
-            "model": key, "variant": variant, "weights": params.weights,
-            "base": str(base_dir), "adapter": str(adapter) if adapter else None,
-            "family": family.name, "chat_template_sha256": hashlib.sha256(
-                family.chat_template.encode()).hexdigest()[:16],
-            "test_split": str(TEST_SPLIT), "test_split_sha256": data_hash,
-            "decoding": {"strategy": "greedy", "stop_tokens": family.stop_tokens,
-                         **dataclasses.asdict(params.evaluate)},
-        }
-        write_json(out_dir / f"{variant}.json", metrics)
-        write_jsonl(out_dir / f"{variant}.turns.jsonl", records)
-        write_json(out_dir / f"{variant}.meta.json", meta)
-        progress_file(key, variant).unlink()
-        log.info("evaluate %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools "
-                 "%s, tool_score %s, decision_f1 %s, format_valid %s", key, variant,
-                 metrics["turns"], *(_fmt(metrics[k]) for k in HEADLINE),
-                 _fmt(metrics["format_valid_rate"]))
-        log_evaluation(key, variant, {**meta, "model_params": dataclasses.asdict(model_params)},
-                       metrics, [r for r in records if r["error_type"] != "correct"])
+        generate_share(model, tokenizer, family, samples, params.evaluate, f"{key} {variant}",
+                       progress_files(key, variant), progress_file(key, variant, rank),
+                       run_fingerprint, rank, world_size, barrier)
+        barrier()
+        if rank == 0:
+            write_results(key, variant, params, samples, tokenizer, run_fingerprint,
+                          {"base": str(base_dir), "adapter": str(adapter) if adapter else None,
+                           "test_split_sha256": data_hash})
+        barrier()
+
+
+def write_results(key: str, variant: str, params: Params, samples: list[dict], tokenizer,
+                  run_fingerprint: str, sources: dict) -> None:
+    """The main process: merge every process's turns, score, write, log."""
+    family = get_family(params.model(key).family)
+    progress = progress_files(key, variant)
+    metrics, records = merge_and_score(tokenizer, samples, params.evaluate, params.seed, progress,
+                                       run_fingerprint)
+    meta = {
+        "model": key, "variant": variant, "weights": params.weights, **sources,
+        "family": family.name, "chat_template_sha256": hashlib.sha256(
+            family.chat_template.encode()).hexdigest()[:16],
+        "test_split": str(TEST_SPLIT),
+        "decoding": {"strategy": "greedy", "stop_tokens": family.stop_tokens,
+                     **dataclasses.asdict(params.evaluate)},
+    }
+    out_dir = results_dir(key)
+    write_json(out_dir / f"{variant}.json", metrics)
+    write_jsonl(out_dir / f"{variant}.turns.jsonl", records)
+    write_json(out_dir / f"{variant}.meta.json", meta)
+    for path in progress:
+        path.unlink()
+    log.info("evaluate %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools "
+             "%s, tool_score %s, decision_f1 %s, format_valid %s", key, variant,
+             metrics["turns"], *(_fmt(metrics[k]) for k in HEADLINE),
+             _fmt(metrics["format_valid_rate"]))
+    log_evaluation(key, variant, {**meta, "model_params": dataclasses.asdict(params.model(key))},
+                   metrics, [r for r in records if r["error_type"] != "correct"])
 
 
 def _fmt(value: float | None) -> str:

@@ -19,8 +19,10 @@ import hashlib
 import json
 import shutil
 import statistics
+import sys
 from pathlib import Path
 
+from toolcall.distributed import relaunch_if_needed
 from toolcall.encoding import show_mask
 from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
 from toolcall.layout import TEST_SPLIT, TRAIN_SPLIT, adapter_dir, checkpoints_dir, results_dir, weights_dir
@@ -74,7 +76,13 @@ def resume_point(folder: Path, fingerprint: str) -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
-    finetune(parser.parse_args().model, load_params())
+    key = parser.parse_args().model
+    params = load_params()
+    params.model(key)
+    if relaunch_if_needed("stages.finetune", sys.argv[1:], params.distributed.num_processes,
+                          params.distributed.accelerate_config):
+        return
+    finetune(key, params)
 
 
 def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
@@ -148,12 +156,15 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
          "over_length": policy},
         [TRAIN_SPLIT, TEST_SPLIT, base_dir / "config.json",
          base_dir.with_name("base.manifest.json")])
-    checkpoint = resume_point(checkpoints_dir(key), fingerprint)
+    with config.main_process_first(desc="checkpoint check"):  # the main process clears first
+        checkpoint = resume_point(checkpoints_dir(key), fingerprint)
     if checkpoint:
         log.info("finetune %s: resuming from %s", key, checkpoint)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_result = trainer.evaluate()
-    trainer.save_model(str(out_dir))
+    trainer.save_model(str(out_dir))  # the main process writes; every process must call it
+    if not trainer.is_world_process_zero():
+        return
     tokenizer.save_pretrained(out_dir)
     shutil.rmtree(checkpoints_dir(key))  # the adapter is saved; resume state no longer needed
 

@@ -110,6 +110,7 @@ def tiny_project(tmp_path_factory) -> Path:
     (no adapters: tests that need one train it)."""
     root = tmp_path_factory.mktemp("tiny")
     shutil.copytree(ROOT / "data" / "sample", root / "data" / "sample")
+    shutil.copytree(ROOT / "configs", root / "configs")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(), allow_unicode=True), "utf-8")
     run_stage(["stages.prepare_dataset"], root)
     for key in ("glm4-9b", "qwen2_5-7b"):

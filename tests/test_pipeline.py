@@ -62,7 +62,7 @@ def test_repro_writes_every_output(project):
             assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
             turns = (root / RESULTS / key / f"{variant}.turns.jsonl").read_text().splitlines()
             assert len(turns) == metrics["turns"]
-        assert not (root / "models" / key / "progress" / "base.jsonl").exists()
+        assert not list((root / "models" / key / "progress").glob("*"))
     compare = json.loads((root / "metrics" / "compare.json").read_text())
     assert "glm4-9b.tuned.tool_score" in compare and "qwen2_5-7b.gain.decision_f1" in compare
     assert "glm4-9b.chat.tool_score" in compare and "qwen2_5-7b.chat.tool_score" not in compare

@@ -110,13 +110,14 @@ def load_progress(path: Path, fingerprint: str) -> dict[tuple[str, int], dict]:
     return done
 
 
-def open_progress(path: Path, fingerprint: str, done: dict) -> TextIO:
-    """The progress file, rewritten with its fingerprint and the turns already done,
-    open for appending."""
+def open_progress(path: Path, fingerprint: str) -> TextIO:
+    """The progress file open for appending; started afresh (fingerprint line first) when
+    missing or written by another run."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0] if path.exists() else ""
+    if first and json.loads(first).get("fingerprint") == fingerprint:
+        return path.open("a", encoding="utf-8")
     f = path.open("w", encoding="utf-8")
     f.write(json.dumps({"fingerprint": fingerprint}) + "\n")
-    for record in done.values():
-        f.write(json.dumps(record, ensure_ascii=False) + "\n")
     f.flush()
     return f

@@ -29,6 +29,11 @@ def results_dir(key: str) -> Path:
     return RESULTS / key
 
 
-def progress_file(key: str, variant: str) -> Path:
-    """Turns an interrupted evaluation already finished (not a DVC output)."""
-    return Path("models") / key / "progress" / f"{variant}.jsonl"
+def progress_file(key: str, variant: str, rank: int) -> Path:
+    """Turns one evaluation process finished so far (resume state, not a DVC output)."""
+    return Path("models") / key / "progress" / f"{variant}.rank{rank}.jsonl"
+
+
+def progress_files(key: str, variant: str) -> list[Path]:
+    """Every process's progress file for this variant, whatever the process count was."""
+    return sorted((Path("models") / key / "progress").glob(f"{variant}.rank*.jsonl"))

@@ -156,6 +156,18 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class DistributedParams:
+    num_processes: int  # > 1: finetune and evaluate run under accelerate launch
+    accelerate_config: str  # configs/accelerate/{ddp,zero2,zero3,zero3_offload}.yaml
+
+    def validate(self, key: str) -> None:
+        _check(self.num_processes >= 1, f"{key}.num_processes", self.num_processes, ">= 1")
+        _check(Path(self.accelerate_config).is_file() or self.num_processes == 1,
+               f"{key}.accelerate_config", self.accelerate_config,
+               "an accelerate config file, e.g. configs/accelerate/ddp.yaml")
+
+
+@dataclass(frozen=True)
 class ExportParams:
     merge: bool  # merge the adapter into the base weights, or export the adapter alone
 
@@ -173,6 +185,7 @@ class Params:
     models: dict[str, ModelParams]
     evaluate: EvaluateParams
     export: ExportParams  # `python -m stages.export` (not a pipeline stage)
+    distributed: DistributedParams
     # Optional: an official chat checkpoint per model, evaluated untrained as a reference.
     chat_references: dict[str, HubCheckpoint] = field(default_factory=dict)
 
@@ -184,6 +197,7 @@ class Params:
         self.evaluate.validate("evaluate")
         self.train.validate("train")
         self.lora.validate("lora")
+        self.distributed.validate("distributed")
         for key, model in self.models.items():
             model.validate(f"models.{key}")
             for weights in ("hub", "standin"):

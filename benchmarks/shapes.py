@@ -1,0 +1,65 @@
+"""Model shapes for the speed benchmarks: the real checkpoints' configs (random weights:
+speed does not depend on the values, and nothing is downloaded), or the stand-in shape
+from params.yaml for a quick run on a CPU."""
+
+from __future__ import annotations
+
+import torch
+from transformers import GlmConfig, PretrainedConfig, Qwen2Config
+
+from toolcall.params import load_params
+
+# From THUDM/glm-4-9b-hf and Qwen/Qwen2.5-7B config.json.
+REAL = {
+    "glm4-9b": GlmConfig(
+        vocab_size=151552, hidden_size=4096, intermediate_size=13696, num_hidden_layers=40,
+        num_attention_heads=32, num_key_value_heads=2, head_dim=128, partial_rotary_factor=0.5,
+        attention_bias=True, rms_norm_eps=1.5625e-07, max_position_embeddings=131072,
+        pad_token_id=151329, eos_token_id=[151329, 151336, 151338], tie_word_embeddings=False),
+    "qwen2_5-7b": Qwen2Config(
+        vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+        num_attention_heads=28, num_key_value_heads=4, rope_theta=1e6, rms_norm_eps=1e-6,
+        max_position_embeddings=131072, pad_token_id=151643, eos_token_id=[151643, 151645],
+        tie_word_embeddings=False),
+}
+
+
+def standin_config(key: str) -> PretrainedConfig:
+    params = load_params()
+    shape = params.standin
+    common = dict(vocab_size=shape.vocab_size, hidden_size=shape.hidden_size,
+                  intermediate_size=shape.intermediate_size,
+                  num_hidden_layers=shape.num_hidden_layers,
+                  num_attention_heads=shape.num_attention_heads,
+                  num_key_value_heads=shape.num_key_value_heads,
+                  max_position_embeddings=shape.max_position_embeddings, pad_token_id=0,
+                  eos_token_id=[1], tie_word_embeddings=False)
+    if params.model(key).family == "glm4":
+        return GlmConfig(head_dim=shape.hidden_size // shape.num_attention_heads, **common)
+    return Qwen2Config(**common)
+
+
+def random_model(config: PretrainedConfig, device: str, dtype: torch.dtype):
+    """A model of this shape with random weights, built directly on `device`."""
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        return AutoModelForCausalLM.from_config(config, dtype=dtype)
+
+
+def matmul_params(config: PretrainedConfig) -> int:
+    """Parameters in matrix multiplies per token: every linear layer and the LM head
+    (not the embedding lookup, not norms)."""
+    d, layers = config.hidden_size, config.num_hidden_layers
+    head_dim = getattr(config, "head_dim", None) or d // config.num_attention_heads
+    q = config.num_attention_heads * head_dim
+    kv = config.num_key_value_heads * head_dim
+    attention = d * (q + 2 * kv) + q * d
+    mlp = 3 * d * config.intermediate_size
+    return layers * (attention + mlp) + d * config.vocab_size
+
+
+def attention_width(config: PretrainedConfig) -> int:
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return config.num_hidden_layers * config.num_attention_heads * head_dim

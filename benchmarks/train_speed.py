@@ -1,0 +1,157 @@
+"""Training speed: the tutorial's setting against finetune's default, side by side.
+
+    python -m benchmarks.train_speed                    # real shapes on a GPU
+    python -m benchmarks.train_speed --shape standin    # stand-in shapes, runs on a CPU
+
+Both settings go through finetune's own code path (toolcall.training: TRL SFTTrainer,
+its collator and packing, PEFT LoRA, the model's default attention), on random weights
+of the real shapes and synthetic conversations with glaive-like lengths; nothing is
+downloaded. Each runs --warmup steps, then --steps timed steps.
+
+tutorial: batch 1, rows truncated at 512 tokens, LoRA r8 on q/k/v, no packing.
+default:  params.yaml's train/lora blocks as a real (hub) run uses them.
+
+MFU = tokens/s x FLOPs per token / peak, with FLOPs per token = 4 x N + 12 x W x c:
+N = parameters in matrix multiplies (linear layers and LM head), counted twice forward
+and twice backward (activation gradients; LoRA's frozen weights get no weight gradients);
+W = layers x heads x head_dim, c = mean keys attended per query ((len+1)/2 per document),
+4 x W x c forward for QK^T and PV, twice that backward. Gradient checkpointing's
+recomputation is not counted (model FLOPs, not hardware FLOPs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from transformers import TrainerCallback
+from trl import SFTTrainer
+
+from benchmarks.shapes import REAL, attention_width, matmul_params, random_model, standin_config
+from toolcall.params import LoraParams, TrainParams, load_params
+from toolcall.training import lora_config, sft_config
+
+NEVER = 10**9  # no evaluation or checkpoint inside a benchmark
+
+
+def synthetic_rows(n: int, vocab_size: int, max_length: int, seed: int) -> list[dict]:
+    """Token rows with glaive-like lengths (median ~550, long tail), about 40% trained."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        length = min(max_length, max(120, int(rng.lognormvariate(6.3, 0.5))))
+        ids = [rng.randrange(100, vocab_size) for _ in range(length)]
+        trained = int(length * 0.6)
+        rows.append({"input_ids": ids, "assistant_masks": [0] * trained + [1] * (length - trained)})
+    return rows
+
+
+def mean_context(lengths: list[int]) -> float:
+    return sum(n * (n + 1) / 2 for n in lengths) / sum(lengths)
+
+
+class StepTimer(TrainerCallback):
+    """Wall time and tokens of the steps after the warm-up."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        mark = (time.perf_counter(), state.num_input_tokens_seen)
+        if state.global_step == self.warmup:
+            self.start = mark
+        self.end = mark
+
+
+def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: list[dict],
+                steps: int, warmup: int, peak_tflops: float | None) -> dict:
+    cuda = torch.cuda.is_available()
+    model = random_model(config, "cuda" if cuda else "cpu", torch.bfloat16 if cuda else torch.float32)
+    train = dataclasses.replace(train, max_steps=warmup + steps, eval_steps=NEVER,
+                                save_steps=NEVER, logging_steps=NEVER)
+    with tempfile.TemporaryDirectory() as folder:
+        args = sft_config(train, folder, seed=0, bf16=cuda)
+        args.include_num_input_tokens_seen = "non_padding"
+        args.disable_tqdm = True
+        timer = StepTimer(warmup)
+        trainer = SFTTrainer(model=model, args=args, peft_config=lora_config(lora),
+                             train_dataset=Dataset.from_list(rows),
+                             eval_dataset=Dataset.from_list(rows[:1]), callbacks=[timer])
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        trainer.train()
+    seconds = timer.end[0] - timer.start[0]
+    tokens = timer.end[1] - timer.start[1]
+    lengths = [min(len(r["input_ids"]), train.max_length) for r in rows]
+    flops_per_token = 4 * matmul_params(config) + 12 * attention_width(config) * mean_context(lengths)
+    result = {
+        "setting": name, "tokens_per_s": tokens / seconds, "timed_steps": steps,
+        "tokens_per_step": tokens / steps, "flops_per_token": flops_per_token,
+        "mfu": tokens / seconds * flops_per_token / (peak_tflops * 1e12) if peak_tflops else None,
+        "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
+        "packing": train.packing, "max_length": train.max_length,
+        "batch": train.per_device_train_batch_size, "lora_r": lora.r,
+        "lora_targets": lora.target_modules,
+    }
+    del trainer, model
+    if cuda:
+        torch.cuda.empty_cache()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", choices=["real", "standin"], default="real")
+    parser.add_argument("--models", nargs="+", default=list(REAL))
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="dense bf16 peak of the card (default: 790 on a GPU, as the "
+                             "field-notes baseline; none on a CPU)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train_speed.json"))
+    args = parser.parse_args()
+    peak = args.peak_tflops or (790.0 if torch.cuda.is_available() else None)
+    params = load_params()
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    tutorial_train = TrainParams(
+        max_length=512, packing=False, learning_rate=1e-4, max_steps=1, num_train_epochs=1,
+        per_device_train_batch_size=1, gradient_accumulation_steps=1, warmup_steps=0,
+        weight_decay=0.0, lr_scheduler_type="constant", logging_steps=1, eval_steps=1,
+        save_steps=1)
+    tutorial_lora = LoraParams(r=8, alpha=16, dropout=0.0,
+                               target_modules=["q_proj", "k_proj", "v_proj"])
+    results = []
+    for key in args.models:
+        config = REAL[key] if args.shape == "real" else standin_config(key)
+        default_train, default_lora = params.train_for(key, "hub"), params.lora_for(key, "hub")
+        rows = synthetic_rows(4000, config.vocab_size, default_train.max_length, seed=0)
+        for name, train, lora in (("tutorial", tutorial_train, tutorial_lora),
+                                  ("default", default_train, default_lora)):
+            result = {"model": key, "shape": args.shape, "device": device,
+                      **run_setting(name, config, train, lora, rows, args.steps, args.warmup, peak)}
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    print(f"\n{'model':<12} {'setting':<9} {'tokens/s':>10} {'MFU':>6} {'peak GiB':>9} "
+          f"{'x tutorial':>10}   ({device}, peak {peak} TFLOP/s)")
+    for r in results:
+        base = next(b for b in results if b["model"] == r["model"] and b["setting"] == "tutorial")
+        mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "n/a"
+        memory = f"{r['peak_memory_gib']:.1f}" if r["peak_memory_gib"] is not None else "n/a"
+        print(f"{r['model']:<12} {r['setting']:<9} {r['tokens_per_s']:>10,.0f} {mfu:>6} "
+              f"{memory:>9} {r['tokens_per_s'] / base['tokens_per_s']:>10.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
