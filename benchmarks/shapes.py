@@ -63,3 +63,16 @@ def matmul_params(config: PretrainedConfig) -> int:
 def attention_width(config: PretrainedConfig) -> int:
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     return config.num_hidden_layers * config.num_attention_heads * head_dim
+
+
+def placeholder_tokenizer(config: PretrainedConfig):
+    """The trainer needs a tokenizer for the pad and end ids only: the benchmark's rows
+    are token ids already."""
+    from tokenizers import Tokenizer  # noqa: PLC0415
+    from tokenizers.models import WordLevel  # noqa: PLC0415
+    from transformers import PreTrainedTokenizerFast  # noqa: PLC0415
+
+    eos = config.eos_token_id[0] if isinstance(config.eos_token_id, list) else config.eos_token_id
+    vocab = {"<pad>": config.pad_token_id, "<eos>": eos, "<unk>": config.vocab_size - 1}
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel(vocab, unk_token="<unk>")),
+                                   pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")

@@ -34,7 +34,14 @@ from datasets import Dataset
 from transformers import TrainerCallback
 from trl import SFTTrainer
 
-from benchmarks.shapes import REAL, attention_width, matmul_params, random_model, standin_config
+from benchmarks.shapes import (
+    REAL,
+    attention_width,
+    matmul_params,
+    placeholder_tokenizer,
+    random_model,
+    standin_config,
+)
 from toolcall.params import LoraParams, TrainParams, load_params
 from toolcall.training import lora_config, sft_config
 
@@ -84,6 +91,7 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: l
         args.disable_tqdm = True
         timer = StepTimer(warmup)
         trainer = SFTTrainer(model=model, args=args, peft_config=lora_config(lora),
+                             processing_class=placeholder_tokenizer(config),
                              train_dataset=Dataset.from_list(rows),
                              eval_dataset=Dataset.from_list(rows[:1]), callbacks=[timer])
         if cuda:

@@ -76,6 +76,7 @@ def load_results(params: Params) -> dict[str, dict]:
                 stage = "evaluate-chat-reference" if variant == "chat" else "evaluate-toolcall"
                 raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")
             results[key][variant] = read_json(path)
+            results[key][f"{variant}.meta"] = read_json(folder / f"{variant}.meta.json")
         results[key]["train"] = read_json(folder / "train.json")
         results[key]["curves"] = {f"{key} {split}": _read_curve(folder / f"{split}_loss.csv")
                                   for split in ("train", "eval")}
@@ -135,7 +136,14 @@ def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str,
     errors = Table("Error types (turns)", ["error"] + run_names,
                    [[e] + [str(results[k][v].get(f"errors_{e}", 0)) for k, v in runs]
                     for e in ERROR_TYPES])
-    return [headline, settings_table, errors]
+    provenance = Table("What was evaluated", ["run", "weights", "adapter", "test split sha256",
+                                              "turns", "max_new_tokens"], [])
+    for key, variant in runs:
+        meta = results[key][f"{variant}.meta"]
+        provenance.rows.append([f"{key} {variant}", meta["base"], meta["adapter"] or "–",
+                                meta["test_split_sha256"], str(results[key][variant]["turns"]),
+                                str(meta["decoding"]["max_new_tokens"])])
+    return [headline, settings_table, errors, provenance]
 
 
 def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict]]:
@@ -171,7 +179,7 @@ def build_html(results: dict, runs: list[tuple[str, str]], tables: list[Table]) 
                           f"{turn['error_type']}</h3><pre>output: {html.escape(turn['output'])}\n"
                           f"gold:   {html.escape(gold)}</pre>")
     sections = [headline_chart, to_html_table(tables[0]), error_chart, to_html_table(tables[2]),
-                loss_chart, to_html_table(tables[1]), *failed]
+                loss_chart, to_html_table(tables[1]), to_html_table(tables[3]), *failed]
     return html_page("Tool calling: GLM vs Qwen, base vs tuned", sections)
 
 

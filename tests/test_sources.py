@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import huggingface_hub
 import pytest
+import yaml
+from conftest import ROOT
 from huggingface_hub.errors import GatedRepoError
 
 from stages import fetch_weights, prepare_dataset
@@ -118,3 +120,26 @@ def test_a_json_file_must_hold_a_list(tmp_path):
     single.write_text(json.dumps({"conversations": []}))
     with pytest.raises(PipelineError, match="JSON list"):
         prepare_dataset.load_source_rows(_dataset(str(single)))
+
+
+def test_fetch_writes_the_pinned_commit_and_never_the_token(fake_hub, tmp_path, monkeypatch, caplog):
+    """The whole fetch-weights stage in hub mode, for a base and a chat reference, with a
+    token in the environment: the token reaches no file and no log line."""
+    caplog.set_level("INFO", logger="toolcall")
+    project = tmp_path / "project"
+    project.mkdir()
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["weights"] = "hub"
+    params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf", "revision": "main"}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HF_TOKEN", "hf_SECRET_do_not_log")
+    for variant in ("base", "chat"):
+        monkeypatch.setattr("sys.argv", ["fetch", "--model", "glm4-9b", "--variant", variant])
+        fetch_weights.main()
+    manifest = json.loads((project / "models/glm4-9b/chat.manifest.json").read_text())
+    assert manifest["hub_id"] == "THUDM/glm-4-9b-chat-hf" and manifest["commit"] == COMMIT
+    assert fake_hub["download"] == ("THUDM/glm-4-9b-chat-hf", COMMIT)
+    written = "".join(p.read_text(errors="ignore") for p in project.rglob("*") if p.is_file())
+    assert "hf_SECRET" not in written and "hf_SECRET" not in caplog.text
+    assert "fetch-weights glm4-9b chat: hub ready" in caplog.text

@@ -56,3 +56,32 @@ def test_cloud_mode_without_key_or_network_neither_blocks_nor_raises(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "training went on" in result.stdout
     assert "tracking disabled" in result.stderr  # it did try, failed, and said so once
+
+
+def _run_evaluation_logging(tmp_path, mode: str) -> subprocess.CompletedProcess:
+    script = (
+        "from toolcall.tracking import log_evaluation\n"
+        "failed = [{'conversation_id': 'c1', 'turn_index': 1, 'stratum': 'call',\n"
+        "           'error_type': 'missed_call', 'output': '你好', 'gold': {'role': 'assistant'}}]\n"
+        "log_evaluation('glm4-9b', 'tuned', {'lr': 1}, {'tool_score': 0.5, 'turns': 3,\n"
+        "               'schema_valid_rate': None}, failed)\n"
+        "print('evaluation went on')\n"
+    )
+    env = {**os.environ, "SWANLAB_MODE": mode, "HTTPS_PROXY": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "SWANLAB_LOG_DIR": str(tmp_path / "swanlog")}
+    env.pop("SWANLAB_API_KEY", None)
+    return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_evaluation_logs_offline_with_its_failed_turns(tmp_path):
+    result = _run_evaluation_logging(tmp_path, "offline")
+    assert result.returncode == 0 and "evaluation went on" in result.stdout, result.stderr[-2000:]
+    assert "skipped" not in result.stderr  # offline logging worked
+    assert any((tmp_path / "swanlog").rglob("*")), "nothing written to the offline log"
+
+
+def test_evaluation_logging_in_cloud_mode_without_key_neither_blocks_nor_raises(tmp_path):
+    result = _run_evaluation_logging(tmp_path, "cloud")
+    assert result.returncode == 0 and "evaluation went on" in result.stdout, result.stderr[-2000:]
+    assert "SwanLab logging of glm4-9b tuned skipped" in result.stderr
