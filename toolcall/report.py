@@ -101,11 +101,14 @@ def svg_lines(title: str, curves: dict[str, list[tuple[float, float]]], x_label:
                      f'{y_max * (1 - tick / 4):.3g}</text>'
                      f'<text x="{x}" y="{top + plot_h + 16}" text-anchor="middle">'
                      f'{x_max * tick / 4:.3g}</text>')
-    for i, (name, curve) in enumerate(curves.items()):
+    # One colour per model ("<model> train" and "<model> eval" share it), eval dashed.
+    models = list(dict.fromkeys(name.rsplit(" ", 1)[0] for name in curves))
+    for name, curve in curves.items():
+        colour = PALETTE[models.index(name.rsplit(" ", 1)[0]) % len(PALETTE)]
         dash = ' stroke-dasharray="6 3"' if name.endswith("eval") else ""
-        parts.append(f'<polyline fill="none" stroke="{PALETTE[i % len(PALETTE)]}" stroke-width="2"'
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"'
                      f'{dash} points="{" ".join(at(x, y) for x, y in curve)}"/>')
-    parts += _legend(list(curves), 4, legend_top)
+    parts += _legend(models, 4, legend_top)
     return "\n".join(parts + ["</svg>"])
 
 

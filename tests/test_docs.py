@@ -1,0 +1,25 @@
+"""The two READMEs link each other and give the same commands."""
+
+import re
+
+from conftest import ROOT
+
+FENCE = re.compile(r"```bash\n(.*?)```", re.DOTALL)
+
+
+def _commands(name: str) -> list[str]:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    lines = [line.split("  #")[0].rstrip() for block in FENCE.findall(text)
+             for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_readmes_link_each_other():
+    assert "README.zh-CN.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(README.md)" in (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+
+
+def test_chinese_readme_has_the_same_commands():
+    english = _commands("README.md")
+    assert len(english) > 10
+    assert _commands("README.zh-CN.md") == english
