@@ -4,6 +4,8 @@ from params.yaml for a quick run on a CPU."""
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from transformers import GlmConfig, PretrainedConfig, Qwen2Config
 
@@ -76,3 +78,13 @@ def placeholder_tokenizer(config: PretrainedConfig):
     vocab = {"<pad>": config.pad_token_id, "<eos>": eos, "<unk>": config.vocab_size - 1}
     return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel(vocab, unk_token="<unk>")),
                                    pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark has: which shapes and which models."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", choices=["real", "standin"], default="real",
+                        help="real: the checkpoints' shapes (a GPU); standin: params.yaml's")
+    parser.add_argument("--models", nargs="+", default=list(REAL))
+    return parser

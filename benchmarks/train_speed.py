@@ -21,7 +21,6 @@ recomputation is not counted (model FLOPs, not hardware FLOPs).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import random
@@ -37,6 +36,7 @@ from trl import SFTTrainer
 from benchmarks.shapes import (
     REAL,
     attention_width,
+    benchmark_parser,
     matmul_params,
     placeholder_tokenizer,
     random_model,
@@ -117,10 +117,7 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", choices=["real", "standin"], default="real")
-    parser.add_argument("--models", nargs="+", default=list(REAL))
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=None,

@@ -81,7 +81,7 @@ def generate_share(model, tokenizer, family: Family, samples: list[dict],
     with open_progress(own, run_fingerprint) as saved:
         for j, output in generate_greedy(model, tokenizer, [samples[i]["prompt"] for i in todo],
                                          stop_ids, settings.max_new_tokens, settings.batch_size,
-                                         desc):
+                                         desc, settings.static_cache):
             sample = samples[todo[j]]
             parsed = parse(output["text"])
             record = {

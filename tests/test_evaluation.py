@@ -33,7 +33,7 @@ def test_cut_at_stop():
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_batched_generation_equals_one_by_one(family, tmp_path):
+def test_batched_and_static_cache_generation_equal_one_by_one(family, tmp_path):
     fam = FAMILIES[family]
     conversations = _conversations(12)
     texts = [fam.render(*decode_conversation(c)).text
@@ -49,7 +49,11 @@ def test_batched_generation_equals_one_by_one(family, tmp_path):
     stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)
     batched = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8))
     single = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=1))
+    static = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8,
+                                  static_cache=True))
     assert len({len(tokenizer(p)["input_ids"]) for p in prompts}) > 1  # padding really happens
     assert sorted(batched) == list(range(len(prompts)))
     assert [batched[i]["text"] for i in range(len(prompts))] == [
         single[i]["text"] for i in range(len(prompts))]
+    # the static-cache path (extra left padding, preallocated cache) changes no token
+    assert [static[i] for i in range(len(prompts))] == [single[i] for i in range(len(prompts))]

@@ -47,15 +47,21 @@ def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bo
     return token_ids, False
 
 
+STATIC_WIDTH_STEP = 128  # static-cache prompts are padded to a multiple: fewer shapes to compile
+
+
 def generate_greedy(
     model, tokenizer, prompts: list[str], stop_ids: list[int], max_new_tokens: int,
-    batch_size: int, desc: str = "generate",
+    batch_size: int, desc: str = "generate", static_cache: bool = False,
 ) -> Iterator[tuple[int, dict]]:
     """Greedy continuations of `prompts`, yielded batch by batch as (prompt index, result)
     with result = text, token count, stopped; so a caller can save each batch at once.
 
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).
+    static_cache: a preallocated KV cache, which transformers compiles the decode step for
+    on a GPU (CUDA graphs); prompts are padded to a multiple of STATIC_WIDTH_STEP so that
+    few shapes get compiled.
     """
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
@@ -66,6 +72,8 @@ def generate_greedy(
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             width = max(len(encoded[i]) for i in batch)
+            if static_cache:
+                width = -(-width // STATIC_WIDTH_STEP) * STATIC_WIDTH_STEP
             input_ids = torch.tensor(
                 [[pad] * (width - len(encoded[i])) + encoded[i] for i in batch], device=device)
             attention_mask = torch.tensor(
@@ -75,6 +83,7 @@ def generate_greedy(
                 output = model.generate(
                     input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
                     max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
+                    cache_implementation="static" if static_cache else None,
                 )
             for row, i in enumerate(batch):
                 new_tokens, stopped = cut_at_stop(output[row, width:].tolist(), stop_set)

@@ -147,6 +147,7 @@ class EvaluateParams:
     batch_size: int
     max_prompt_tokens: int
     bootstrap_samples: int
+    static_cache: bool  # preallocated KV cache, decode compiled with CUDA graphs on a GPU
 
     def validate(self, key: str) -> None:
         for name in ("max_new_tokens", "batch_size", "max_prompt_tokens"):
