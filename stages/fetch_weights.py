@@ -4,6 +4,9 @@
 weights: hub  -> huggingface_hub.snapshot_download of hub_id at revision (pinned to the
                  resolved commit, recorded in models/<model>/<variant>.manifest.json; HF_TOKEN
                  is read from the environment by huggingface_hub, never written anywhere).
+                 Files land in huggingface_hub's own cache first (HF_HOME), which DVC does not
+                 remove before a rerun, so an interrupted download resumes where it stopped;
+                 they are then hard-linked (no second copy) into models/<model>/<variant>.
 weights: standin -> a tiny random model of the same family with a tokenizer trained
                  offline on the bundled sample (toolcall.standins).
 """
@@ -11,6 +14,7 @@ weights: standin -> a tiny random model of the same family with a tokenizer trai
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -32,9 +36,9 @@ def download_from_hub(model: ModelParams | HubCheckpoint, out_dir: Path) -> dict
 
     try:
         commit = HfApi().model_info(model.hub_id, revision=model.revision).sha
-        snapshot_download(model.hub_id, revision=commit, local_dir=out_dir,
-                          allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt",
-                                          "*.tiktoken", "*.py", "*.jinja"])
+        snapshot = snapshot_download(model.hub_id, revision=commit,
+                                     allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt",
+                                                     "*.tiktoken", "*.py", "*.jinja"])
     except GatedRepoError:
         raise PipelineError(f"{model.hub_id} is gated: accept its licence on the hub and "
                             "export HF_TOKEN") from None
@@ -44,8 +48,24 @@ def download_from_hub(model: ModelParams | HubCheckpoint, out_dir: Path) -> dict
         raise PipelineError(f"could not download {model.hub_id}@{model.revision}: {e}. "
                             "Check the network (HF_ENDPOINT for a mirror) and rerun: finished "
                             "files are kept and the download resumes") from None
+    link_tree(Path(snapshot), out_dir)
     return {"source": "hub", "hub_id": model.hub_id, "revision": model.revision,
             "commit": commit}
+
+
+def link_tree(source: Path, out_dir: Path) -> None:
+    """Every file of `source` (a hub snapshot: symlinks into the blob store) at the same
+    place under `out_dir`, hard-linked where the file system allows, copied otherwise."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    for path in source.rglob("*"):
+        if path.is_dir():
+            continue
+        target = out_dir / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path.resolve(), target)
+        except OSError:  # another file system
+            shutil.copy2(path.resolve(), target)
 
 
 def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) -> dict:

@@ -2,7 +2,6 @@
 local fixtures with the hub calls replaced; and what the user sees when loading fails."""
 
 import json
-import shutil
 from types import SimpleNamespace
 
 import huggingface_hub
@@ -21,20 +20,22 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 @pytest.fixture
 def fake_hub(monkeypatch, tmp_path):
     """A hub whose snapshot is a local folder; records what was asked for."""
-    snapshot = tmp_path / "snapshot"
+    # Like the hub cache: a snapshot of symlinks into a blob store.
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
+    blobs.mkdir()
     snapshot.mkdir()
     for name in ("config.json", "tokenizer_config.json", "model.safetensors"):
-        (snapshot / name).write_text("{}")
+        (blobs / name).write_text("{}")
+        (snapshot / name).symlink_to(blobs / name)
     asked = {}
 
     def model_info(self, repo_id, revision=None):
         asked["info"] = (repo_id, revision)
         return SimpleNamespace(sha=COMMIT)
 
-    def snapshot_download(repo_id, revision=None, local_dir=None, **kwargs):
+    def snapshot_download(repo_id, revision=None, **kwargs):
         asked["download"] = (repo_id, revision)
-        shutil.copytree(snapshot, local_dir, dirs_exist_ok=True)
-        return str(local_dir)
+        return str(snapshot)
 
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
@@ -50,6 +51,10 @@ def test_hub_download_is_pinned_to_the_resolved_commit(fake_hub, tmp_path):
     assert fake_hub["download"] == ("Qwen/Qwen2.5-7B", COMMIT)
     assert manifest == {"source": "hub", "hub_id": "Qwen/Qwen2.5-7B", "revision": "main",
                         "commit": COMMIT}
+    # hard links to the hub cache's blobs: no second copy on disk, no symlink into the cache
+    config = out / "config.json"
+    blob = tmp_path / "blobs" / "config.json"
+    assert not config.is_symlink() and config.stat().st_ino == blob.stat().st_ino
 
 
 def test_incomplete_download_is_not_declared_ready(fake_hub, tmp_path):
