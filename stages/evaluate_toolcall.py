@@ -19,7 +19,8 @@ import dataclasses
 import hashlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from toolcall.distributed import local_device, relaunch_if_needed, shard, world
@@ -31,24 +32,46 @@ from toolcall.params import EvaluateParams, Params, load_params
 from toolcall.parsing import PARSERS
 from toolcall.templates import Family, get_family
 from toolcall.tracking import log_evaluation
+from toolcall.vllm_backend import generate_vllm
+
+Generate = Callable[[list[str]], Iterator[tuple[int, dict]]]
+
+
+def load_tokenizer(base_dir: Path, adapter: Path | None):
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    # The tokenizer (with the chat template) saved next to the adapter is the training one.
+    tokenizer = AutoTokenizer.from_pretrained(adapter or base_dir)
+    tokenizer.padding_side = "left"
+    return tokenizer
 
 
 def load_model(base_dir: Path, adapter: Path | None):
     import torch  # noqa: PLC0415
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
         device_map=local_device() if cuda else None)
-    # The tokenizer (with the chat template) saved next to the adapter is the training one.
-    tokenizer = AutoTokenizer.from_pretrained(adapter or base_dir)
     if adapter is not None:
         from peft import PeftModel  # noqa: PLC0415
 
         model = PeftModel.from_pretrained(model, adapter)
-    tokenizer.padding_side = "left"
-    return model.eval(), tokenizer
+    return model.eval()
+
+
+def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, tokenizer,
+              stop_ids: list[int], seed: int, desc: str) -> Generate:
+    """prompts -> (index, output) pairs through the configured backend."""
+    if settings.backend == "vllm":
+        return partial(generate_vllm, base_dir, adapter, tokenizer, stop_ids=stop_ids,
+                       max_new_tokens=settings.max_new_tokens,
+                       max_model_len=settings.max_prompt_tokens + settings.max_new_tokens, seed=seed)
+    model = load_model(base_dir, adapter)
+    return partial(generate_greedy, model, tokenizer, stop_ids=stop_ids,
+                   max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
+                   desc=desc, static_cache=settings.static_cache)
 
 
 def fingerprint(files: list[Path], settings: EvaluateParams) -> str:
@@ -59,7 +82,7 @@ def fingerprint(files: list[Path], settings: EvaluateParams) -> str:
     return digest.hexdigest()[:16]
 
 
-def generate_share(model, tokenizer, family: Family, samples: list[dict],
+def generate_share(generate: Generate, tokenizer, family: Family, samples: list[dict],
                    settings: EvaluateParams, desc: str, progress: list[Path], own: Path,
                    run_fingerprint: str, rank: int = 0, world_size: int = 1,
                    barrier: Callable[[], None] = lambda: None) -> None:
@@ -76,12 +99,9 @@ def generate_share(model, tokenizer, family: Family, samples: list[dict],
     if done:
         log.info("%s: %d turns already done by an interrupted run, %d to go here", desc,
                  len(done), len(todo))
-    stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
     parse = PARSERS[family.name]
     with open_progress(own, run_fingerprint) as saved:
-        for j, output in generate_greedy(model, tokenizer, [samples[i]["prompt"] for i in todo],
-                                         stop_ids, settings.max_new_tokens, settings.batch_size,
-                                         desc, settings.static_cache):
+        for j, output in generate([samples[i]["prompt"] for i in todo]):
             sample = samples[todo[j]]
             parsed = parse(output["text"])
             record = {
@@ -146,8 +166,11 @@ def main() -> None:
         weight_files = sorted(base_dir.glob("*.safetensors")) + sorted(
             adapter.glob("*.safetensors") if adapter else [])
         run_fingerprint = fingerprint([TEST_SPLIT, *weight_files], params.evaluate)
-        model, tokenizer = load_model(base_dir, adapter)
-        generate_share(model, tokenizer, family, samples, params.evaluate, f"{key} {variant}",
+        tokenizer = load_tokenizer(base_dir, adapter)
+        stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
+        generate = generator(params.evaluate, base_dir, adapter, tokenizer, stop_ids, params.seed,
+                             f"{key} {variant}")
+        generate_share(generate, tokenizer, family, samples, params.evaluate, f"{key} {variant}",
                        progress_files(key, variant), progress_file(key, variant, rank),
                        run_fingerprint, rank, world_size, barrier)
         barrier()

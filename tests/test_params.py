@@ -83,3 +83,10 @@ def test_settings_are_layered_shared_then_model_then_standin():
     assert qwen_standin.num_train_epochs == 3
     assert params.lora_for("glm4-9b", "standin").modules_to_save == ["embed_tokens", "lm_head"]
     assert params.lora_for("glm4-9b", "hub").modules_to_save == []
+
+
+def test_vllm_backend_spreads_itself_so_one_process():
+    message = _broken(lambda d: (d["evaluate"].update(backend="vllm"),
+                                 d["distributed"].update(num_processes=2)))
+    assert "evaluate.backend = 'vllm'" in message
+    assert "backend" in _broken(lambda d: d["evaluate"].update(backend="tgi"))

@@ -148,8 +148,11 @@ class EvaluateParams:
     max_prompt_tokens: int
     bootstrap_samples: int
     static_cache: bool  # preallocated KV cache, decode compiled with CUDA graphs on a GPU
+    backend: str = "transformers"  # or "vllm" (optional install, a GPU)
 
     def validate(self, key: str) -> None:
+        _check(self.backend in ("transformers", "vllm"), f"{key}.backend", self.backend,
+               "'transformers' or 'vllm'")
         for name in ("max_new_tokens", "batch_size", "max_prompt_tokens"):
             _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
         _check(self.bootstrap_samples >= 0, f"{key}.bootstrap_samples",
@@ -199,6 +202,9 @@ class Params:
         self.train.validate("train")
         self.lora.validate("lora")
         self.distributed.validate("distributed")
+        _check(self.evaluate.backend == "transformers" or self.distributed.num_processes == 1,
+               "evaluate.backend", self.evaluate.backend,
+               "'transformers' with distributed.num_processes > 1 (vLLM spreads over GPUs itself)")
         for key, model in self.models.items():
             model.validate(f"models.{key}")
             for weights in ("hub", "standin"):
