@@ -25,7 +25,7 @@ from pathlib import Path
 
 from toolcall.distributed import local_device, relaunch_if_needed, shard, world
 from toolcall.evaluation import build_samples, generate_greedy, load_progress, open_progress, turn_key
-from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json, write_jsonl
+from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json, write_jsonl
 from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, progress_files, results_dir, weights_dir
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import EvaluateParams, Params, load_params
@@ -74,25 +74,14 @@ def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, to
                    desc=desc, static_cache=settings.static_cache)
 
 
-def fingerprint(files: list[Path], settings: EvaluateParams) -> str:
-    """What a turn's result depends on: weights and data (by content), decoding settings."""
-    digest = hashlib.sha256(repr(dataclasses.asdict(settings)).encode())
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def generate_share(generate: Generate, tokenizer, family: Family, samples: list[dict],
                    settings: EvaluateParams, desc: str, progress: list[Path], own: Path,
                    run_fingerprint: str, rank: int = 0, world_size: int = 1,
                    barrier: Callable[[], None] = lambda: None) -> None:
     """Generate, parse and score this process's share of the turns that no progress file
     holds yet, appending each to `own`."""
-    prompt_tokens = prompt_lengths(tokenizer, samples)
-    kept = [i for i, n in enumerate(prompt_tokens) if n <= settings.max_prompt_tokens]
-    done = {}
-    for path in progress:
-        done.update(load_progress(path, run_fingerprint))
+    prompt_tokens, kept = prompts_within_limit(tokenizer, samples, settings)
+    done = finished_turns(progress, run_fingerprint)
     barrier()  # every process has read the same finished turns before any writes more
     todo = [i for i in kept if turn_key(samples[i]) not in done]
     todo = shard(sorted(todo, key=lambda i: prompt_tokens[i]), rank, world_size)
@@ -114,18 +103,26 @@ def generate_share(generate: Generate, tokenizer, family: Family, samples: list[
             saved.flush()
 
 
-def prompt_lengths(tokenizer, samples: list[dict]) -> list[int]:
-    return [len(tokenizer(s["prompt"], add_special_tokens=False)["input_ids"]) for s in samples]
+def prompts_within_limit(tokenizer, samples: list[dict],
+                         settings: EvaluateParams) -> tuple[list[int], list[int]]:
+    """(prompt length of every sample, indices of those within max_prompt_tokens): longer
+    prompts are excluded and counted, never truncated."""
+    lengths = [len(tokenizer(s["prompt"], add_special_tokens=False)["input_ids"]) for s in samples]
+    return lengths, [i for i, n in enumerate(lengths) if n <= settings.max_prompt_tokens]
+
+
+def finished_turns(progress: list[Path], run_fingerprint: str) -> dict[tuple[str, int], dict]:
+    done = {}
+    for path in progress:
+        done.update(load_progress(path, run_fingerprint))
+    return done
 
 
 def merge_and_score(tokenizer, samples: list[dict], settings: EvaluateParams, seed: int,
                     progress: list[Path], run_fingerprint: str) -> tuple[dict, list[dict]]:
     """Every process's finished turns, in sample order, scored: (metrics, records)."""
-    prompt_tokens = prompt_lengths(tokenizer, samples)
-    kept = [i for i, n in enumerate(prompt_tokens) if n <= settings.max_prompt_tokens]
-    done = {}
-    for path in progress:
-        done.update(load_progress(path, run_fingerprint))
+    _, kept = prompts_within_limit(tokenizer, samples, settings)
+    done = finished_turns(progress, run_fingerprint)
     missing = [turn_key(samples[i]) for i in kept if turn_key(samples[i]) not in done]
     if missing:
         raise PipelineError(f"{len(missing)} turns have no result (first: {missing[0]}); rerun")
@@ -165,7 +162,7 @@ def main() -> None:
         adapter = adapter_dir(key) if variant == "tuned" else None
         weight_files = sorted(base_dir.glob("*.safetensors")) + sorted(
             adapter.glob("*.safetensors") if adapter else [])
-        run_fingerprint = fingerprint([TEST_SPLIT, *weight_files], params.evaluate)
+        run_fingerprint = fingerprint(dataclasses.asdict(params.evaluate), [TEST_SPLIT, *weight_files])
         tokenizer = load_tokenizer(base_dir, adapter)
         stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
         generate = generator(params.evaluate, base_dir, adapter, tokenizer, stop_ids, params.seed,

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import hashlib
-import json
 import shutil
 import statistics
 import sys
@@ -24,7 +22,7 @@ from pathlib import Path
 
 from toolcall.distributed import relaunch_if_needed
 from toolcall.encoding import show_mask
-from toolcall.io import PipelineError, log, read_jsonl, run_stage, write_json
+from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json
 from toolcall.layout import TEST_SPLIT, TRAIN_SPLIT, adapter_dir, checkpoints_dir, results_dir, weights_dir
 from toolcall.lengths import fit_to_length
 from toolcall.params import Params, load_params
@@ -52,24 +50,17 @@ def last_complete_checkpoint(folder: Path) -> Path | None:
     return max(complete, key=lambda c: int(c.name.split("-")[1]), default=None)
 
 
-def run_fingerprint(settings: dict, files: list[Path]) -> str:
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def resume_point(folder: Path, fingerprint: str) -> Path | None:
+def resume_point(folder: Path, run_fingerprint: str) -> Path | None:
     """The checkpoint to resume from, or None after clearing checkpoints of another run."""
     marker = folder / "fingerprint.txt"
-    if marker.exists() and marker.read_text() == fingerprint:
+    if marker.exists() and marker.read_text() == run_fingerprint:
         return last_complete_checkpoint(folder)
     if folder.exists():
         log.info("finetune: %s holds checkpoints of different settings or data; starting over",
                  folder)
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    marker.write_text(fingerprint)
+    marker.write_text(run_fingerprint)
     return None
 
 
@@ -151,13 +142,13 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
         eval_dataset=Dataset.from_list(eval_examples),
         callbacks=([callback] if callback else []) + list(callbacks),
     )
-    fingerprint = run_fingerprint(
+    run_fingerprint = fingerprint(
         {"seed": params.seed, "train": train_params, "lora": lora, "model": model_params,
          "over_length": policy},
         [TRAIN_SPLIT, TEST_SPLIT, base_dir / "config.json",
          base_dir.with_name("base.manifest.json")])
     with config.main_process_first(desc="checkpoint check"):  # the main process clears first
-        checkpoint = resume_point(checkpoints_dir(key), fingerprint)
+        checkpoint = resume_point(checkpoints_dir(key), run_fingerprint)
     if checkpoint:
         log.info("finetune %s: resuming from %s", key, checkpoint)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -13,6 +14,15 @@ log = logging.getLogger("toolcall")
 
 class PipelineError(RuntimeError):
     """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def fingerprint(settings: object, files: list[Path]) -> str:
+    """A short hash of what a result depends on: settings (JSON; dataclasses by repr) and
+    the bytes of files. Resume state is reused only when it matches."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def write_json(path: str | Path, data: object) -> None:
