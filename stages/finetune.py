@@ -55,10 +55,10 @@ def resume_point(folder: Path, run_fingerprint: str) -> Path | None:
     marker = folder / "fingerprint.txt"
     if marker.exists() and marker.read_text() == run_fingerprint:
         return last_complete_checkpoint(folder)
-    if folder.exists():
+    if any(folder.glob("checkpoint-*")):
         log.info("finetune: %s holds checkpoints of different settings or data; starting over",
                  folder)
-        shutil.rmtree(folder)
+    shutil.rmtree(folder, ignore_errors=True)  # the Trainer may have created it empty
     folder.mkdir(parents=True)
     marker.write_text(run_fingerprint)
     return None

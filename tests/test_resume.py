@@ -44,6 +44,7 @@ def _adapter() -> dict[str, torch.Tensor]:
 def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
     params = load_params()
     finetune.finetune(KEY, params)  # uninterrupted: 3 steps, checkpoint every 2
+    assert "starting over" not in caplog.text  # a fresh run has nothing to discard
     expected = _adapter()
     expected_curve = (results_dir(KEY) / "train_loss.csv").read_text()
     assert not checkpoints_dir(KEY).exists()  # cleaned up after a finished run
