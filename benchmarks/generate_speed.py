@@ -9,7 +9,8 @@ Prompts are random tokens of eval-like lengths (--prompt-tokens, +-20%), a fixed
 new tokens per row (no early stop), batch --batch. For each path: prefill time, mean
 decode step, new tokens/s, and the first call's extra time (compilation) separately.
 The decode floor is the time to read the weights and the KV cache once per step at
---bandwidth-tbs (H200: 4.8 TB/s peak, ~4.3 measured).
+--bandwidth-tbs (H200: 4.8 TB/s peak, ~4.3 measured). --profile also profiles one plain
+decode step (operators, GPU kernels, time in kernels, share of the step the GPU idles).
 """
 
 from __future__ import annotations
@@ -72,6 +73,32 @@ def measure(model, ids, mask, new_tokens: int, static: bool, repeats: int) -> di
             "new_tokens_per_s": ids.shape[0] * new_tokens / full, "wall_s": full}
 
 
+@torch.inference_mode()
+def profile_decode_step(model, ids, mask) -> dict:
+    """Where one plain decode step's time goes: operators and GPU kernels launched, time the
+    GPU spent in kernels, and the share of the step's wall time it spent idle (launch and
+    Python overhead, which CUDA graphs remove)."""
+    from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+
+    prefill = model(input_ids=ids, attention_mask=mask, use_cache=True)
+    next_ids = prefill.logits[:, -1:].argmax(-1)
+    mask = torch.cat([mask, torch.ones_like(next_ids)], dim=1)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities) as prof:
+        _sync()
+        start = time.perf_counter()
+        model(input_ids=next_ids, attention_mask=mask, past_key_values=prefill.past_key_values,
+              use_cache=True)
+        _sync()
+        wall_ms = (time.perf_counter() - start) * 1e3
+    events = prof.events()
+    kernels = [e for e in events if e.device_type.name == "CUDA"]
+    kernel_ms = sum(e.device_time_total for e in kernels) / 1e3
+    return {"profiled_step_ms": wall_ms, "cpu_ops": sum(e.device_type.name == "CPU" for e in events),
+            "cuda_kernels": len(kernels), "kernel_ms": kernel_ms,
+            "gpu_idle_share": 1 - kernel_ms / wall_ms if kernels else None}
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--batch", type=int, default=32)
@@ -79,6 +106,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--bandwidth-tbs", type=float, default=4.3)
+    parser.add_argument("--profile", action="store_true", help="profile one plain decode step")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generate_speed.json"))
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
@@ -95,6 +123,10 @@ def main() -> None:
         kv_bytes = (2 * config.num_hidden_layers * config.num_key_value_heads * head_dim
                     * args.batch * (ids.shape[1] + args.new_tokens) * torch.finfo(dtype).bits // 8)
         floor_ms = (weight_bytes + kv_bytes) / (args.bandwidth_tbs * 1e12) * 1e3
+        if args.profile:
+            profiled = {"model": key, "device": name, **profile_decode_step(model, ids, mask)}
+            results.append(profiled)
+            print(json.dumps(profiled), flush=True)
         static_ids, static_mask = pad_left(ids, mask, config.pad_token_id)
         for path, (i, m, static) in {"generate": (ids, mask, False),
                                      "static_cache": (static_ids, static_mask, True)}.items():
@@ -109,8 +141,8 @@ def main() -> None:
             torch.cuda.empty_cache()
     print(f"\n{'model':<12} {'path':<13} {'new tok/s':>10} {'step ms':>8} {'floor ms':>9} "
           f"{'prefill s':>9} {'compile s':>9} {'x generate':>10}   ({name}, batch {args.batch})")
-    for r in results:
-        base = next(b for b in results if b["model"] == r["model"] and b["path"] == "generate")
+    for r in (r for r in results if "path" in r):
+        base = next(b for b in results if b["model"] == r["model"] and b.get("path") == "generate")
         print(f"{r['model']:<12} {r['path']:<13} {r['new_tokens_per_s']:>10,.0f} "
               f"{r['decode_step_ms']:>8.1f} {r['decode_floor_ms']:>9.1f} {r['prefill_s']:>9.2f} "
               f"{r['compile_and_warmup_s']:>9.1f} "

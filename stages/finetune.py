@@ -159,17 +159,21 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     tokenizer.save_pretrained(out_dir)
     shutil.rmtree(checkpoints_dir(key))  # the adapter is saved; resume state no longer needed
 
-    history = trainer.state.log_history
-    write_curve(metrics_dir / "train_loss.csv",
-                [(h["step"], h["loss"]) for h in history if "loss" in h])
+    history = trainer.state.log_history  # restored from the checkpoint when resumed
+    train_curve = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    write_curve(metrics_dir / "train_loss.csv", train_curve)
     write_curve(metrics_dir / "eval_loss.csv",
                 [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h])
     trained_tokens = sum(sum(e["assistant_masks"]) for e in train_examples)
     summary = {
-        "train_loss": result.training_loss,
+        # Over the logged steps of the whole run: the same whether it was resumed or not
+        # (the Trainer's own training_loss covers only the steps of the last session).
+        "train_loss": statistics.fmean(loss for _, loss in train_curve),
+        "train_loss_last": train_curve[-1][1],
         "eval_loss": eval_result["eval_loss"],
         "steps": result.global_step,
-        "train_runtime_s": result.metrics["train_runtime"],
+        "resumed_from_step": int(checkpoint.name.split("-")[1]) if checkpoint else 0,
+        "train_runtime_s": result.metrics["train_runtime"],  # of the last session
         "train_rows": len(train_rows),
         "train_examples": len(train_examples),
         "train_sequences": len(trainer.train_dataset),  # packed rows when packing

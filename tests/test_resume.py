@@ -1,6 +1,7 @@
 """Interrupted runs lose nothing: finetune resumes from its last checkpoint and ends with
 the adapter an uninterrupted run gives; evaluation skips the turns it already finished."""
 
+import json
 import logging
 import shutil
 
@@ -47,6 +48,7 @@ def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
     assert "starting over" not in caplog.text  # a fresh run has nothing to discard
     expected = _adapter()
     expected_curve = (results_dir(KEY) / "train_loss.csv").read_text()
+    expected_summary = json.loads((results_dir(KEY) / "train.json").read_text())
     assert not checkpoints_dir(KEY).exists()  # cleaned up after a finished run
     shutil.rmtree(adapter_dir(KEY))
 
@@ -62,6 +64,10 @@ def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
     for name, tensor in expected.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=1e-6, msg=name)
     assert (results_dir(KEY) / "train_loss.csv").read_text() == expected_curve
+    summary = json.loads((results_dir(KEY) / "train.json").read_text())
+    assert summary["resumed_from_step"] == 2 and expected_summary["resumed_from_step"] == 0
+    for name in ("train_loss", "train_loss_last", "eval_loss", "steps"):
+        assert summary[name] == pytest.approx(expected_summary[name], rel=1e-6), name
 
 
 def test_checkpoints_of_other_settings_are_not_resumed(project, caplog):
