@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.shapes import REAL, benchmark_parser, random_model, standin_config
-from toolcall.evaluation import STATIC_WIDTH_STEP
+from toolcall.evaluation import static_width
 
 
 def _sync() -> None:
@@ -44,8 +44,7 @@ def make_batch(config, batch: int, prompt_tokens: int, seed: int, device) -> tup
 
 
 def pad_left(ids: torch.Tensor, mask: torch.Tensor, pad: int) -> tuple:
-    width = -(-ids.shape[1] // STATIC_WIDTH_STEP) * STATIC_WIDTH_STEP
-    extra = width - ids.shape[1]
+    extra = static_width(ids.shape[1]) - ids.shape[1]
     return (torch.nn.functional.pad(ids, (extra, 0), value=pad),
             torch.nn.functional.pad(mask, (extra, 0), value=0))
 

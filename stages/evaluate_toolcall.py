@@ -23,8 +23,17 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
-from toolcall.distributed import local_device, relaunch_if_needed, shard, world
-from toolcall.evaluation import build_samples, generate_greedy, load_progress, open_progress, turn_key
+import torch
+
+from toolcall.distributed import local_device_map, relaunch_if_needed, shard, world
+from toolcall.evaluation import (
+    build_samples,
+    generate_greedy,
+    load_causal_lm,
+    load_progress,
+    open_progress,
+    turn_key,
+)
 from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json, write_jsonl
 from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, progress_files, results_dir, weights_dir
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
@@ -46,21 +55,6 @@ def load_tokenizer(base_dir: Path, adapter: Path | None):
     return tokenizer
 
 
-def load_model(base_dir: Path, adapter: Path | None):
-    import torch  # noqa: PLC0415
-    from transformers import AutoModelForCausalLM  # noqa: PLC0415
-
-    cuda = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(
-        base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
-        device_map=local_device() if cuda else None)
-    if adapter is not None:
-        from peft import PeftModel  # noqa: PLC0415
-
-        model = PeftModel.from_pretrained(model, adapter)
-    return model.eval()
-
-
 def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, tokenizer,
               stop_ids: list[int], seed: int, desc: str) -> Generate:
     """prompts -> (index, output) pairs through the configured backend."""
@@ -68,19 +62,18 @@ def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, to
         return partial(generate_vllm, base_dir, adapter, tokenizer, stop_ids=stop_ids,
                        max_new_tokens=settings.max_new_tokens,
                        max_model_len=settings.max_prompt_tokens + settings.max_new_tokens, seed=seed)
-    model = load_model(base_dir, adapter)
+    model = load_causal_lm(base_dir, adapter, local_device_map())
     return partial(generate_greedy, model, tokenizer, stop_ids=stop_ids,
                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
                    desc=desc, static_cache=settings.static_cache)
 
 
-def generate_share(generate: Generate, tokenizer, family: Family, samples: list[dict],
-                   settings: EvaluateParams, desc: str, progress: list[Path], own: Path,
-                   run_fingerprint: str, rank: int = 0, world_size: int = 1,
+def generate_share(generate: Generate, family: Family, samples: list[dict],
+                   prompt_tokens: list[int], kept: list[int], desc: str, progress: list[Path],
+                   own: Path, run_fingerprint: str, rank: int = 0, world_size: int = 1,
                    barrier: Callable[[], None] = lambda: None) -> None:
-    """Generate, parse and score this process's share of the turns that no progress file
-    holds yet, appending each to `own`."""
-    prompt_tokens, kept = prompts_within_limit(tokenizer, samples, settings)
+    """Generate, parse and score this process's share of the kept turns that no progress
+    file holds yet, appending each to `own`."""
     done = finished_turns(progress, run_fingerprint)
     barrier()  # every process has read the same finished turns before any writes more
     todo = [i for i in kept if turn_key(samples[i]) not in done]
@@ -118,10 +111,9 @@ def finished_turns(progress: list[Path], run_fingerprint: str) -> dict[tuple[str
     return done
 
 
-def merge_and_score(tokenizer, samples: list[dict], settings: EvaluateParams, seed: int,
+def merge_and_score(samples: list[dict], kept: list[int], settings: EvaluateParams, seed: int,
                     progress: list[Path], run_fingerprint: str) -> tuple[dict, list[dict]]:
     """Every process's finished turns, in sample order, scored: (metrics, records)."""
-    _, kept = prompts_within_limit(tokenizer, samples, settings)
     done = finished_turns(progress, run_fingerprint)
     missing = [turn_key(samples[i]) for i in kept if turn_key(samples[i]) not in done]
     if missing:
@@ -149,7 +141,6 @@ def main() -> None:
     rank, world_size = world()
     barrier = lambda: None  # noqa: E731
     if world_size > 1:
-        import torch  # noqa: PLC0415
         from accelerate import PartialState  # noqa: PLC0415
 
         barrier = PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone
@@ -167,23 +158,24 @@ def main() -> None:
         stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
         generate = generator(params.evaluate, base_dir, adapter, tokenizer, stop_ids, params.seed,
                              f"{key} {variant}")
-        generate_share(generate, tokenizer, family, samples, params.evaluate, f"{key} {variant}",
+        prompt_tokens, kept = prompts_within_limit(tokenizer, samples, params.evaluate)
+        generate_share(generate, family, samples, prompt_tokens, kept, f"{key} {variant}",
                        progress_files(key, variant), progress_file(key, variant, rank),
                        run_fingerprint, rank, world_size, barrier)
         barrier()
         if rank == 0:
-            write_results(key, variant, params, samples, tokenizer, run_fingerprint,
+            write_results(key, variant, params, samples, kept, run_fingerprint,
                           {"base": str(base_dir), "adapter": str(adapter) if adapter else None,
                            "test_split_sha256": data_hash})
         barrier()
 
 
-def write_results(key: str, variant: str, params: Params, samples: list[dict], tokenizer,
+def write_results(key: str, variant: str, params: Params, samples: list[dict], kept: list[int],
                   run_fingerprint: str, sources: dict) -> None:
     """The main process: merge every process's turns, score, write, log."""
     family = get_family(params.model(key).family)
     progress = progress_files(key, variant)
-    metrics, records = merge_and_score(tokenizer, samples, params.evaluate, params.seed, progress,
+    metrics, records = merge_and_score(samples, kept, params.evaluate, params.seed, progress,
                                        run_fingerprint)
     meta = {
         "model": key, "variant": variant, "weights": params.weights, **sources,

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from transformers.generation.streamers import BaseStreamer
 
-from toolcall.evaluation import cut_at_stop
+from toolcall.evaluation import cut_at_stop, load_causal_lm
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
@@ -40,7 +40,7 @@ def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
                     params_path: str | Path = "params.yaml") -> ToolModel:
     """A pipeline model by its params key (models/<key>/base + models/<key>/adapter), or
     any checkpoint given as `base` (+ optional `adapter`) and `family`."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoTokenizer  # noqa: PLC0415
 
     if key is not None:
         from toolcall.params import load_params  # noqa: PLC0415
@@ -53,15 +53,10 @@ def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
         if path is not None and not Path(path).exists():
             raise PipelineError(f"{path} does not exist: run `dvc repro` first (or pass the "
                                 "right path)")
-    cuda = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(
-        base, dtype=torch.bfloat16 if cuda else torch.float32, device_map="cuda" if cuda else None)
+    model = load_causal_lm(base, adapter, "cuda" if torch.cuda.is_available() else None)
+    # The tokenizer (with the chat template) saved next to the adapter is the training one.
     tokenizer = AutoTokenizer.from_pretrained(adapter or base)
-    if adapter is not None:
-        from peft import PeftModel  # noqa: PLC0415
-
-        model = PeftModel.from_pretrained(model, adapter)
-    return ToolModel(model.eval(), tokenizer, get_family(family))
+    return ToolModel(model, tokenizer, get_family(family))
 
 
 def load_tools(path: str | Path) -> list[dict]:

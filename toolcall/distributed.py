@@ -23,8 +23,9 @@ def world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def local_device() -> str:
-    return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+def local_device_map() -> str | None:
+    """This process's GPU (cuda:<LOCAL_RANK>) as a from_pretrained device_map; None on a CPU."""
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else None
 
 
 def relaunch_if_needed(module: str, argv: list[str], num_processes: int, accelerate_config: str) -> bool:

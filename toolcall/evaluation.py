@@ -50,6 +50,25 @@ def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bo
 STATIC_WIDTH_STEP = 128  # static-cache prompts are padded to a multiple: fewer shapes to compile
 
 
+def static_width(width: int) -> int:
+    """A batch's padded width on the static-cache path: the next multiple of STATIC_WIDTH_STEP."""
+    return -(-width // STATIC_WIDTH_STEP) * STATIC_WIDTH_STEP
+
+
+def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str | None):
+    """Base weights (bf16 on a GPU, float32 on a CPU) with the LoRA adapter applied, for
+    inference: the one loader of evaluate-toolcall, chat and export."""
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
+
+    dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, device_map=device_map)
+    if adapter is not None:
+        from peft import PeftModel  # noqa: PLC0415
+
+        model = PeftModel.from_pretrained(model, adapter)
+    return model.eval()
+
+
 def generate_greedy(
     model, tokenizer, prompts: list[str], stop_ids: list[int], max_new_tokens: int,
     batch_size: int, desc: str = "generate", static_cache: bool = False,
@@ -73,7 +92,7 @@ def generate_greedy(
             batch = order[start:start + batch_size]
             width = max(len(encoded[i]) for i in batch)
             if static_cache:
-                width = -(-width // STATIC_WIDTH_STEP) * STATIC_WIDTH_STEP
+                width = static_width(width)
             input_ids = torch.tensor(
                 [[pad] * (width - len(encoded[i])) + encoded[i] for i in batch], device=device)
             attention_mask = torch.tensor(
@@ -102,12 +121,14 @@ def turn_key(record: dict) -> tuple[str, int]:
     return record["conversation_id"], record["turn_index"]
 
 
+def _written_by(lines: list[str], fingerprint: str) -> bool:
+    return bool(lines) and json.loads(lines[0]).get("fingerprint") == fingerprint
+
+
 def load_progress(path: Path, fingerprint: str) -> dict[tuple[str, int], dict]:
     """Finished turns from an interrupted run with the same fingerprint ({} otherwise)."""
-    if not path.exists():
-        return {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or json.loads(lines[0]).get("fingerprint") != fingerprint:
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if not _written_by(lines, fingerprint):
         return {}
     done = {}
     for line in lines[1:]:
@@ -123,8 +144,8 @@ def open_progress(path: Path, fingerprint: str) -> TextIO:
     """The progress file open for appending; started afresh (fingerprint line first) when
     missing or written by another run."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    first = path.read_text(encoding="utf-8").split("\n", 1)[0] if path.exists() else ""
-    if first and json.loads(first).get("fingerprint") == fingerprint:
+    lines = path.read_text(encoding="utf-8").splitlines()[:1] if path.exists() else []
+    if _written_by(lines, fingerprint):
         return path.open("a", encoding="utf-8")
     f = path.open("w", encoding="utf-8")
     f.write(json.dumps({"fingerprint": fingerprint}) + "\n")

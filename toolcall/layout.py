@@ -31,9 +31,13 @@ def results_dir(key: str) -> Path:
 
 def progress_file(key: str, variant: str, rank: int) -> Path:
     """Turns one evaluation process finished so far (resume state, not a DVC output)."""
-    return Path("models") / key / "progress" / f"{variant}.rank{rank}.jsonl"
+    return _progress_dir(key) / f"{variant}.rank{rank}.jsonl"
 
 
 def progress_files(key: str, variant: str) -> list[Path]:
     """Every process's progress file for this variant, whatever the process count was."""
-    return sorted((Path("models") / key / "progress").glob(f"{variant}.rank*.jsonl"))
+    return sorted(_progress_dir(key).glob(f"{variant}.rank*.jsonl"))
+
+
+def _progress_dir(key: str) -> Path:
+    return Path("models") / key / "progress"
