@@ -62,7 +62,7 @@ def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, to
         return partial(generate_vllm, base_dir, adapter, tokenizer, stop_ids=stop_ids,
                        max_new_tokens=settings.max_new_tokens,
                        max_model_len=settings.max_prompt_tokens + settings.max_new_tokens, seed=seed)
-    model = load_causal_lm(base_dir, adapter, local_device_map())
+    model = load_causal_lm(base_dir, adapter, local_device_map(), merge=settings.merge_adapter)
     return partial(generate_greedy, model, tokenizer, stop_ids=stop_ids,
                    max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
                    desc=desc, static_cache=settings.static_cache)

@@ -2,10 +2,12 @@
 
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from toolcall.evaluation import build_samples, cut_at_stop, generate_greedy
+from toolcall.evaluation import build_samples, cut_at_stop, generate_greedy, load_causal_lm
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
+from toolcall.io import read_jsonl
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
 from toolcall.templates import FAMILIES
@@ -49,11 +51,44 @@ def test_batched_and_static_cache_generation_equal_one_by_one(family, tmp_path):
     stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)
     batched = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8))
     single = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=1))
-    static = dict(generate_greedy(model, tokenizer, prompts, stops, 12, batch_size=8,
-                                  static_cache=True))
     assert len({len(tokenizer(p)["input_ids"]) for p in prompts}) > 1  # padding really happens
     assert sorted(batched) == list(range(len(prompts)))
     assert [batched[i]["text"] for i in range(len(prompts))] == [
         single[i]["text"] for i in range(len(prompts))]
-    # the static-cache path (extra left padding, preallocated cache) changes no token
-    assert [static[i] for i in range(len(prompts))] == [single[i] for i in range(len(prompts))]
+
+
+@pytest.mark.parametrize(("key", "family"), [("glm4-9b", "glm4"), ("qwen2_5-7b", "qwen2.5")])
+def test_fast_path_gives_plain_one_by_one_tokens_on_every_test_turn(tiny_project, key, family,
+                                                                   tmp_path):
+    """evaluate's fast path (adapter merged, static cache, batches) against the plain one
+    (unmerged PEFT model, one prompt at a time, dynamic cache) for every test turn."""
+    base = tiny_project / "models" / key / "base"
+    torch.manual_seed(0)
+    lora = LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)  # not a no-op
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora).save_pretrained(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    fam = FAMILIES[family]
+    samples = build_samples(read_jsonl(tiny_project / "data" / "prepared" / "test.jsonl"), fam)
+    prompts = [s["prompt"] for s in samples]
+    stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)
+
+    def outputs(model, batch_size, static_cache):
+        done = dict(generate_greedy(model, tokenizer, prompts, stops, 8, batch_size=batch_size,
+                                    static_cache=static_cache))
+        return [done[i] for i in range(len(prompts))]
+
+    fast_model = load_causal_lm(base, tmp_path, None, merge=True)
+    shapes = []
+    generate = fast_model.generate
+    fast_model.generate = lambda **kw: shapes.append(
+        (kw["input_ids"].shape[0], kw["max_cache_len"])) or generate(**kw)
+    batch = 7  # 24 test turns: 3 full batches and a short last one
+    fast = outputs(fast_model, batch, static_cache=True)
+    plain = outputs(load_causal_lm(base, tmp_path, None), 1, static_cache=False)
+    without_adapter = outputs(load_causal_lm(base, None, None), 1, static_cache=False)
+
+    assert len(prompts) > batch and len(prompts) % batch
+    assert fast == plain
+    assert without_adapter != plain  # the adapter changes tokens: the merge is not vacuous
+    # one cache shape for every batch: the compiled decode step is never specialised again
+    assert len(shapes) == -(-len(prompts) // batch) and len(set(shapes)) == 1

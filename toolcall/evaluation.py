@@ -55,9 +55,14 @@ def static_width(width: int) -> int:
     return -(-width // STATIC_WIDTH_STEP) * STATIC_WIDTH_STEP
 
 
-def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str | None):
+def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str | None,
+                   merge: bool = False):
     """Base weights (bf16 on a GPU, float32 on a CPU) with the LoRA adapter applied, for
-    inference: the one loader of evaluate-toolcall, chat and export."""
+    inference: the one loader of evaluate-toolcall, chat and export.
+
+    merge: fold the adapter into the base weights (what export and LLaMA-Factory's
+    inference do). An unmerged LoRA adds two small matmuls to every adapted linear layer,
+    kernels that dominate a decode step, which is launch-bound, not compute-bound."""
     from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
@@ -66,6 +71,8 @@ def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str
         from peft import PeftModel  # noqa: PLC0415
 
         model = PeftModel.from_pretrained(model, adapter)
+        if merge:
+            model = model.merge_and_unload()
     return model.eval()
 
 
@@ -79,30 +86,38 @@ def generate_greedy(
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).
     static_cache: a preallocated KV cache, which transformers compiles the decode step for
-    on a GPU (CUDA graphs); prompts are padded to a multiple of STATIC_WIDTH_STEP so that
-    few shapes get compiled.
+    on a GPU (CUDA graphs). The compiled step is specialised to the cache's shape, so every
+    batch of the call gets the same one: rows = batch_size (a short last batch is filled
+    with copies of its last prompt, whose outputs are dropped) and max_cache_len = the
+    longest prompt, padded to a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise
+    each longer batch would grow the cache and compile again.
     """
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     device = model.device
     stop_set = set(stop_ids)
     pad = tokenizer.pad_token_id
+    static, static_rows = {}, min(batch_size, len(encoded))
+    if static_cache and encoded:
+        static = {"cache_implementation": "static",
+                  "max_cache_len": static_width(max(map(len, encoded))) + max_new_tokens}
     with tqdm(total=len(prompts), desc=desc, unit="turn") as progress:
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            width = max(len(encoded[i]) for i in batch)
-            if static_cache:
+            width, rows = max(len(encoded[i]) for i in batch), batch
+            if static:
                 width = static_width(width)
+                rows = batch + [batch[-1]] * (static_rows - len(batch))
             input_ids = torch.tensor(
-                [[pad] * (width - len(encoded[i])) + encoded[i] for i in batch], device=device)
+                [[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=device)
             attention_mask = torch.tensor(
-                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch],
+                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows],
                 device=device)
             with torch.inference_mode():
                 output = model.generate(
                     input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
                     max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
-                    cache_implementation="static" if static_cache else None,
+                    **static,
                 )
             for row, i in enumerate(batch):
                 new_tokens, stopped = cut_at_stop(output[row, width:].tolist(), stop_set)

@@ -148,6 +148,7 @@ class EvaluateParams:
     max_prompt_tokens: int
     bootstrap_samples: int
     static_cache: bool  # preallocated KV cache, decode compiled with CUDA graphs on a GPU
+    merge_adapter: bool  # fold the LoRA adapter into the weights before generating
     backend: str = "transformers"  # or "vllm" (optional install, a GPU)
 
     def validate(self, key: str) -> None:
