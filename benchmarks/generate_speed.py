@@ -1,16 +1,27 @@
-"""Generation speed of evaluate-toolcall: plain batched `generate` against the static-cache
-path (toolcall.evaluation.generate_greedy(static_cache=True): preallocated KV cache, decode
-step compiled by transformers with CUDA graphs on a GPU), side by side.
+"""Generation speed of evaluate-toolcall's own path (toolcall.evaluation.generate_token_batches),
+plain against fast, side by side.
 
-    python -m benchmarks.generate_speed                    # GPU: real shapes, random weights
-    python -m benchmarks.generate_speed --shape standin    # CPU: stand-in shapes, shows it runs
+    python -m benchmarks.generate_speed                      # GPU: both real shapes
+    python -m benchmarks.generate_speed --models glm4-9b     # one shape (one device call)
+    python -m benchmarks.generate_speed --shape standin      # CPU: stand-in shapes, shows it runs
 
-Prompts are random tokens of eval-like lengths (--prompt-tokens, +-20%), a fixed number of
-new tokens per row (no early stop), batch --batch. For each path: prefill time, mean
-decode step, new tokens/s, and the first call's extra time (compilation) separately.
-The decode floor is the time to read the weights and the KV cache once per step at
---bandwidth-tbs (H200: 4.8 TB/s peak, ~4.3 measured). --profile also profiles one plain
-decode step (operators, GPU kernels, time in kernels, share of the step the GPU idles).
+Rows, for each batch size in --batches (the baseline is `generate` at the first one: plain
+batched generate with an attention mask):
+  generate       dynamic KV cache                        (evaluate.static_cache: false)
+  static         static KV cache, one shape per run: transformers compiles the decode step
+                 with CUDA graphs on a GPU                (evaluate.static_cache: true)
+  generate+lora  (--lora, first batch only) an unmerged LoRA r16 on every linear layer:
+                 what evaluate.merge_adapter: false costs. A merged adapter has the base's
+                 shapes, so the base's speed.
+
+Prompts are random tokens of eval-like lengths (--prompt-tokens, +-20%). Every row makes
+--new-tokens tokens (the stop id lies outside the vocabulary). For each row: prefill time,
+mean decode step, new tokens/s, and the first call's extra time (compilation) separately,
+with the number of new tokens after which the compilation has paid for itself against
+`generate` at the same batch. The decode floor is the time to read the weights and the KV
+cache once per step at --bandwidth-tbs (H200: 4.8 TB/s peak, ~4.3 measured). --profile
+also profiles one plain decode step (operators, GPU kernels, time in kernels, share of the
+step the GPU idles).
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.shapes import REAL, benchmark_parser, random_model, standin_config
-from toolcall.evaluation import static_width
+from toolcall.evaluation import generate_token_batches
 
 
 def _sync() -> None:
@@ -31,54 +42,63 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def make_batch(config, batch: int, prompt_tokens: int, seed: int, device) -> tuple:
-    """Left-padded random prompts (never the pad id) and their attention mask."""
+def random_prompts(config, batch: int, prompt_tokens: int, seed: int) -> list[list[int]]:
+    """Token-id prompts of eval-like lengths (never the pad id)."""
     rng = random.Random(seed)
-    lengths = [int(prompt_tokens * rng.uniform(0.8, 1.2)) for _ in range(batch)]
-    width = max(lengths)
-    pad = config.pad_token_id
-    ids = [[pad] * (width - n) + [rng.randrange(1000, config.vocab_size - 1) for _ in range(n)]
-           for n in lengths]
-    mask = [[0] * (width - n) + [1] * n for n in lengths]
-    return torch.tensor(ids, device=device), torch.tensor(mask, device=device)
+    return [[rng.randrange(1000, config.vocab_size - 1)
+             for _ in range(int(prompt_tokens * rng.uniform(0.8, 1.2)))] for _ in range(batch)]
 
 
-def pad_left(ids: torch.Tensor, mask: torch.Tensor, pad: int) -> tuple:
-    extra = static_width(ids.shape[1]) - ids.shape[1]
-    return (torch.nn.functional.pad(ids, (extra, 0), value=pad),
-            torch.nn.functional.pad(mask, (extra, 0), value=0))
-
-
-@torch.inference_mode()
-def timed_generate(model, ids, mask, new_tokens: int, static: bool) -> float:
+def timed_call(model, prompts: list[list[int]], new_tokens: int, static: bool) -> float:
+    """One batch through evaluate's path, in seconds."""
+    config = model.config
     _sync()
     start = time.perf_counter()
-    model.generate(input_ids=ids, attention_mask=mask, do_sample=False, max_new_tokens=new_tokens,
-                   min_new_tokens=new_tokens, pad_token_id=model.config.pad_token_id,
-                   cache_implementation="static" if static else None)
+    for _ in generate_token_batches(model, prompts, config.pad_token_id,
+                                    stop_ids=[config.vocab_size], max_new_tokens=new_tokens,
+                                    batch_size=len(prompts), static_cache=static):
+        pass
     _sync()
     return time.perf_counter() - start
 
 
-def measure(model, ids, mask, new_tokens: int, static: bool, repeats: int) -> dict:
+def measure(model, prompts: list[list[int]], new_tokens: int, static: bool, repeats: int) -> dict:
     """First call (includes any compilation), then prefill-only and full calls; the decode
     step is (full - prefill) / (new_tokens - 1)."""
-    first = timed_generate(model, ids, mask, new_tokens, static)
-    prefill = min(timed_generate(model, ids, mask, 1, static) for _ in range(repeats))
-    full = min(timed_generate(model, ids, mask, new_tokens, static) for _ in range(repeats))
-    step = (full - prefill) / (new_tokens - 1)
+    first = timed_call(model, prompts, new_tokens, static)
+    prefill = min(timed_call(model, prompts, 1, static) for _ in range(repeats))
+    full = min(timed_call(model, prompts, new_tokens, static) for _ in range(repeats))
     return {"first_call_s": first, "compile_and_warmup_s": max(0.0, first - full),
-            "prefill_s": prefill, "decode_step_ms": step * 1e3,
-            "new_tokens_per_s": ids.shape[0] * new_tokens / full, "wall_s": full}
+            "prefill_s": prefill, "decode_step_ms": (full - prefill) / (new_tokens - 1) * 1e3,
+            "new_tokens_per_s": len(prompts) * new_tokens / full, "wall_s": full}
+
+
+def decode_floor_ms(model, config, batch: int, context: int, bandwidth_tbs: float) -> float:
+    """Reading every weight and the KV cache of `context` tokens per row once."""
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    element = next(model.parameters()).element_size()
+    kv_per_token = 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim * element
+    kv_bytes = kv_per_token * batch * context
+    return (weight_bytes + kv_bytes) / (bandwidth_tbs * 1e12) * 1e3
+
+
+def pays_after(compile_s: float, slow_rate: float, fast_rate: float) -> float | None:
+    """New tokens after which a one-time compilation is paid back (None: never)."""
+    saved_per_token = 1 / slow_rate - 1 / fast_rate
+    return compile_s / saved_per_token if saved_per_token > 0 else None
 
 
 @torch.inference_mode()
-def profile_decode_step(model, ids, mask) -> dict:
+def profile_decode_step(model, prompts: list[list[int]]) -> dict:
     """Where one plain decode step's time goes: operators and GPU kernels launched, time the
     GPU spent in kernels, and the share of the step's wall time it spent idle (launch and
     Python overhead, which CUDA graphs remove)."""
     from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
 
+    width, pad = max(map(len, prompts)), model.config.pad_token_id
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=model.device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
     prefill = model(input_ids=ids, attention_mask=mask, use_cache=True)
     next_ids = prefill.logits[:, -1:].argmax(-1)
     mask = torch.cat([mask, torch.ones_like(next_ids)], dim=1)
@@ -98,56 +118,84 @@ def profile_decode_step(model, ids, mask) -> dict:
             "gpu_idle_share": 1 - kernel_ms / wall_ms if kernels else None}
 
 
+def with_lora(model):
+    """The model wrapped in an (unmerged) LoRA r16 on every linear layer, as finetune trains."""
+    from peft import LoraConfig, get_peft_model  # noqa: PLC0415
+
+    return get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules="all-linear")).eval()
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128],
+                        help="batch sizes; the first is the baseline's")
     parser.add_argument("--prompt-tokens", type=int, default=700)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--bandwidth-tbs", type=float, default=4.3)
+    parser.add_argument("--lora", action="store_true", help="also time an unmerged LoRA")
     parser.add_argument("--profile", action="store_true", help="profile one plain decode step")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generate_speed.json"))
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
-    dtype = torch.bfloat16 if cuda else torch.float32
     name = torch.cuda.get_device_name() if cuda else "cpu"
     results = []
+
+    def record(key: str, path: str, model, config, prompts: list[list[int]], static: bool) -> dict:
+        context = max(map(len, prompts)) + args.new_tokens
+        result = {"model": key, "shape": args.shape, "device": name, "path": path,
+                  "batch": len(prompts), "prompt_tokens": sum(map(len, prompts)) // len(prompts),
+                  "new_tokens": args.new_tokens,
+                  "decode_floor_ms": decode_floor_ms(model, config, len(prompts), context,
+                                                     args.bandwidth_tbs),
+                  **measure(model, prompts, args.new_tokens, static, args.repeats)}
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        return result
+
     for key in args.models:
         config = REAL[key] if args.shape == "real" else standin_config(key)
-        model = random_model(config, device, dtype).eval()
-        ids, mask = make_batch(config, args.batch, args.prompt_tokens, seed=0, device=device)
-        weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        kv_bytes = (2 * config.num_hidden_layers * config.num_key_value_heads * head_dim
-                    * args.batch * (ids.shape[1] + args.new_tokens) * torch.finfo(dtype).bits // 8)
-        floor_ms = (weight_bytes + kv_bytes) / (args.bandwidth_tbs * 1e12) * 1e3
+        model = random_model(config, device, torch.bfloat16 if cuda else torch.float32).eval()
+        batches = {b: random_prompts(config, b, args.prompt_tokens, seed=b) for b in args.batches}
         if args.profile:
-            profiled = {"model": key, "device": name, **profile_decode_step(model, ids, mask)}
+            profiled = {"model": key, "device": name, "batch": args.batches[0],
+                        **profile_decode_step(model, batches[args.batches[0]])}
             results.append(profiled)
             print(json.dumps(profiled), flush=True)
-        static_ids, static_mask = pad_left(ids, mask, config.pad_token_id)
-        for path, (i, m, static) in {"generate": (ids, mask, False),
-                                     "static_cache": (static_ids, static_mask, True)}.items():
-            result = {"model": key, "shape": args.shape, "device": name, "path": path,
-                      "batch": args.batch, "prompt_tokens": int(m.sum(1).float().mean()),
-                      "new_tokens": args.new_tokens, "decode_floor_ms": floor_ms,
-                      **measure(model, i, m, args.new_tokens, static, args.repeats)}
-            results.append(result)
-            print(json.dumps(result), flush=True)
+        for prompts in batches.values():
+            plain = record(key, "generate", model, config, prompts, static=False)
+            fast = record(key, "static", model, config, prompts, static=True)
+            fast["pays_after_new_tokens"] = pays_after(fast["compile_and_warmup_s"],
+                                                       plain["new_tokens_per_s"],
+                                                       fast["new_tokens_per_s"])
+        if args.lora:
+            record(key, "generate+lora", with_lora(model), config, batches[args.batches[0]],
+                   static=False)
         del model
         if cuda:
             torch.cuda.empty_cache()
-    print(f"\n{'model':<12} {'path':<13} {'new tok/s':>10} {'step ms':>8} {'floor ms':>9} "
-          f"{'prefill s':>9} {'compile s':>9} {'x generate':>10}   ({name}, batch {args.batch})")
-    for r in (r for r in results if "path" in r):
-        base = next(b for b in results if b["model"] == r["model"] and b.get("path") == "generate")
-        print(f"{r['model']:<12} {r['path']:<13} {r['new_tokens_per_s']:>10,.0f} "
-              f"{r['decode_step_ms']:>8.1f} {r['decode_floor_ms']:>9.1f} {r['prefill_s']:>9.2f} "
-              f"{r['compile_and_warmup_s']:>9.1f} "
-              f"{r['new_tokens_per_s'] / base['new_tokens_per_s']:>10.2f}")
+    print_table(results, name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def print_table(results: list[dict], device: str) -> None:
+    print(f"\n{'model':<12} {'path':<14} {'batch':>5} {'new tok/s':>10} {'step ms':>8} "
+          f"{'floor ms':>9} {'prefill s':>9} {'compile s':>9} {'pays after':>11} "
+          f"{'x baseline':>10}   ({device})")
+    timed = [r for r in results if "path" in r]
+    for r in timed:
+        base = next(b for b in timed if b["model"] == r["model"] and b["path"] == "generate")
+        pays = "-"
+        if "pays_after_new_tokens" in r:
+            tokens = r["pays_after_new_tokens"]
+            pays = "never" if tokens is None else f"{tokens:,.0f} tok"
+        print(f"{r['model']:<12} {r['path']:<14} {r['batch']:>5} {r['new_tokens_per_s']:>10,.0f} "
+              f"{r['decode_step_ms']:>8.1f} {r['decode_floor_ms']:>9.1f} {r['prefill_s']:>9.2f} "
+              f"{r['compile_and_warmup_s']:>9.1f} "
+              f"{pays:>11} "
+              f"{r['new_tokens_per_s'] / base['new_tokens_per_s']:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -41,13 +41,15 @@ def standin_config(key: str) -> PretrainedConfig:
     return Qwen2Config(**common)
 
 
-def random_model(config: PretrainedConfig, device: str, dtype: torch.dtype):
+def random_model(config: PretrainedConfig, device: str, dtype: torch.dtype,
+                 attn_implementation: str = "sdpa"):
     """A model of this shape with random weights, built directly on `device`."""
     from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
     torch.manual_seed(0)
     with torch.device(device):
-        return AutoModelForCausalLM.from_config(config, dtype=dtype)
+        return AutoModelForCausalLM.from_config(config, dtype=dtype,
+                                                attn_implementation=attn_implementation)
 
 
 def matmul_params(config: PretrainedConfig) -> int:

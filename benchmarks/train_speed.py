@@ -1,15 +1,24 @@
-"""Training speed: the tutorial's setting against finetune's default, side by side.
+"""Training speed: the tutorial's setting against finetune's default and the levers tried,
+side by side in one run.
 
-    python -m benchmarks.train_speed                    # real shapes on a GPU
-    python -m benchmarks.train_speed --shape standin    # stand-in shapes, runs on a CPU
+    python -m benchmarks.train_speed                              # GPU: real shapes
+    python -m benchmarks.train_speed --variants tutorial default  # a subset
+    python -m benchmarks.train_speed --shape standin              # CPU: shows it runs
 
-Both settings go through finetune's own code path (toolcall.training: TRL SFTTrainer,
-its collator and packing, PEFT LoRA, the model's default attention), on random weights
-of the real shapes and synthetic conversations with glaive-like lengths; nothing is
-downloaded. Each runs --warmup steps, then --steps timed steps.
+Every setting goes through finetune's own code path (toolcall.training: TRL SFTTrainer,
+its collator and packing, PEFT LoRA, train.attn_implementation), on random weights of the
+real shapes and synthetic conversations with glaive-like lengths; nothing is downloaded.
+Each runs --warmup steps, then --steps timed steps. The settings (see `variants`):
 
-tutorial: batch 1, rows truncated at 512 tokens, LoRA r8 on q/k/v, no packing.
-default:  params.yaml's train/lora blocks as a real (hub) run uses them.
+  tutorial        batch 1, rows truncated at 512 tokens, LoRA r8 on q/k/v, no packing
+  default         params.yaml's train/lora blocks as a real (hub) run uses them
+  r8-qkv          default rows, the tutorial's adapter (the speed side of LoRA targets/rank)
+  varlen          default with attn_implementation torch_varlen (flash varlen, no mask)
+  varlen-r8-qkv   both
+  checkpointing   default with gradient checkpointing (memory against speed)
+  length-8192     default with 8192-token packed rows
+  liger           default with Liger's kernels (`pip install liger-kernel`; Qwen2 only:
+                  liger-kernel 0.8.5 has no patch for GLM-4-9B's model type "glm")
 
 MFU = tokens/s x FLOPs per token / peak, with FLOPs per token = 4 x N + 12 x W x c:
 N = parameters in matrix multiplies (linear layers and LM head), counted twice forward
@@ -79,16 +88,19 @@ class StepTimer(TrainerCallback):
         self.end = mark
 
 
-def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: list[dict],
-                steps: int, warmup: int, peak_tflops: float | None) -> dict:
+def run_setting(name: str, config, train: TrainParams, lora: LoraParams, trainer_extra: dict,
+                rows: list[dict], steps: int, warmup: int, peak_tflops: float | None) -> dict:
     cuda = torch.cuda.is_available()
-    model = random_model(config, "cuda" if cuda else "cpu", torch.bfloat16 if cuda else torch.float32)
+    model = random_model(config, "cuda" if cuda else "cpu", torch.bfloat16 if cuda else torch.float32,
+                         attn_implementation=train.attn_implementation)
     train = dataclasses.replace(train, max_steps=warmup + steps, eval_steps=NEVER,
                                 save_steps=NEVER, logging_steps=NEVER)
     with tempfile.TemporaryDirectory() as folder:
         args = sft_config(train, folder, seed=0, bf16=cuda)
         args.include_num_input_tokens_seen = "non_padding"
         args.disable_tqdm = True
+        for option, value in trainer_extra.items():
+            setattr(args, option, value)
         timer = StepTimer(warmup)
         trainer = SFTTrainer(model=model, args=args, peft_config=lora_config(lora),
                              processing_class=placeholder_tokenizer(config),
@@ -108,7 +120,8 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: l
         "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
         "packing": train.packing, "max_length": train.max_length,
         "batch": train.per_device_train_batch_size, "lora_r": lora.r,
-        "lora_targets": lora.target_modules,
+        "lora_targets": lora.target_modules, "attn_implementation": train.attn_implementation,
+        "gradient_checkpointing": train.gradient_checkpointing, **trainer_extra,
     }
     del trainer, model
     if cuda:
@@ -116,8 +129,33 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, rows: l
     return result
 
 
+QKV = ["q_proj", "k_proj", "v_proj"]
+
+
+def variants(train: TrainParams, lora: LoraParams) -> dict[str, tuple[TrainParams, LoraParams, dict]]:
+    """Every setting the benchmark knows, built from the default's: (train, lora, extra
+    SFTConfig fields). Learning rate and schedule do not change speed and are left alone."""
+    tutorial_lora = dataclasses.replace(lora, r=8, alpha=16, target_modules=QKV)
+    varlen = dataclasses.replace(train, attn_implementation="torch_varlen")
+    return {
+        "tutorial": (dataclasses.replace(train, max_length=512, packing=False,
+                                         per_device_train_batch_size=1,
+                                         gradient_accumulation_steps=1), tutorial_lora, {}),
+        "default": (train, lora, {}),
+        "r8-qkv": (train, tutorial_lora, {}),
+        "varlen": (varlen, lora, {}),
+        "varlen-r8-qkv": (varlen, tutorial_lora, {}),
+        "checkpointing": (dataclasses.replace(train, gradient_checkpointing=True), lora, {}),
+        "length-8192": (dataclasses.replace(train, max_length=8192), lora, {}),
+        "liger": (train, lora, {"use_liger_kernel": True}),
+    }
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
+    parser.add_argument("--variants", nargs="+",
+                        default=["tutorial", "default", "r8-qkv", "varlen", "varlen-r8-qkv"],
+                        help="settings to run, in order; the first one is the baseline")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=None,
@@ -128,32 +166,28 @@ def main() -> None:
     peak = args.peak_tflops or (790.0 if torch.cuda.is_available() else None)
     params = load_params()
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
-    tutorial_train = TrainParams(
-        max_length=512, packing=False, learning_rate=1e-4, max_steps=1, num_train_epochs=1,
-        per_device_train_batch_size=1, gradient_accumulation_steps=1, warmup_steps=0,
-        weight_decay=0.0, lr_scheduler_type="constant", logging_steps=1, eval_steps=1,
-        save_steps=1)
-    tutorial_lora = LoraParams(r=8, alpha=16, dropout=0.0,
-                               target_modules=["q_proj", "k_proj", "v_proj"])
     results = []
     for key in args.models:
         config = REAL[key] if args.shape == "real" else standin_config(key)
-        default_train, default_lora = params.train_for(key, "hub"), params.lora_for(key, "hub")
-        rows = synthetic_rows(4000, config.vocab_size, default_train.max_length, seed=0)
-        for name, train, lora in (("tutorial", tutorial_train, tutorial_lora),
-                                  ("default", default_train, default_lora)):
+        settings = variants(params.train_for(key, "hub"), params.lora_for(key, "hub"))
+        unknown = sorted(set(args.variants) - set(settings))
+        if unknown:
+            parser.error(f"unknown variant {unknown[0]}: choose from {sorted(settings)}")
+        rows = synthetic_rows(4000, config.vocab_size, max(t.max_length for t, _, _ in settings.values()),
+                              seed=0)
+        for name in args.variants:
             result = {"model": key, "shape": args.shape, "device": device,
-                      **run_setting(name, config, train, lora, rows, args.steps, args.warmup, peak)}
+                      **run_setting(name, config, *settings[name], rows, args.steps, args.warmup, peak)}
             results.append(result)
             print(json.dumps(result), flush=True)
-    print(f"\n{'model':<12} {'setting':<9} {'tokens/s':>10} {'MFU':>6} {'peak GiB':>9} "
-          f"{'x tutorial':>10}   ({device}, peak {peak} TFLOP/s)")
+    print(f"\n{'model':<12} {'setting':<14} {'tokens/s':>10} {'MFU':>6} {'peak GiB':>9} "
+          f"{'x ' + args.variants[0]:>12}   ({device}, peak {peak} TFLOP/s)")
     for r in results:
-        base = next(b for b in results if b["model"] == r["model"] and b["setting"] == "tutorial")
+        base = next(b for b in results if b["model"] == r["model"] and b["setting"] == args.variants[0])
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "n/a"
         memory = f"{r['peak_memory_gib']:.1f}" if r["peak_memory_gib"] is not None else "n/a"
-        print(f"{r['model']:<12} {r['setting']:<9} {r['tokens_per_s']:>10,.0f} {mfu:>6} "
-              f"{memory:>9} {r['tokens_per_s'] / base['tokens_per_s']:>10.2f}")
+        print(f"{r['model']:<12} {r['setting']:<14} {r['tokens_per_s']:>10,.0f} {mfu:>6} "
+              f"{memory:>9} {r['tokens_per_s'] / base['tokens_per_s']:>12.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -129,7 +129,8 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
 
     cuda = torch.cuda.is_available()
     model = AutoModelForCausalLM.from_pretrained(
-        base_dir, dtype=torch.bfloat16 if cuda else torch.float32)
+        base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
+        attn_implementation=train_params.attn_implementation)
     config = sft_config(train_params, checkpoints_dir(key), params.seed, bf16=cuda)
     peft_config = lora_config(lora)
     tracked = {"model": key, "weights": params.weights,

@@ -1,6 +1,8 @@
 """Packing changes nothing but speed: through finetune's own TRL path (dataset
-preparation, BFD packing, padding-free collator, SDPA), a packed row gives the loss and
-the gradients of its conversations run one by one, and no token sees another row."""
+preparation, BFD packing, padding-free collator) and each train.attn_implementation that
+runs on a CPU (SDPA's block-diagonal mask; torch_varlen's document boundaries, per-document
+SDPA here), a packed row gives the loss and the gradients of its conversations run one by
+one, and no token sees another row."""
 
 import dataclasses
 
@@ -24,13 +26,16 @@ TRAIN = TrainParams(max_length=4096, packing=True, learning_rate=1e-3, max_steps
                     lr_scheduler_type="constant", logging_steps=1, eval_steps=1, save_steps=1)
 
 
-@pytest.fixture(scope="module", params=sorted(FAMILIES))
+@pytest.fixture(scope="module", params=[(family, attention) for family in sorted(FAMILIES)
+                                        for attention in ("sdpa", "torch_varlen")],
+                ids="-".join)
 def packed(request, tmp_path_factory):
     """(model, packed batch, the conversations' input_ids and labels one by one)."""
-    family = FAMILIES[request.param]
+    family_name, attention = request.param
+    family = FAMILIES[family_name]
     conversations = [clean_row(r, CleaningRules())[0] for r in make_sample(6, seed=5)]
     rendered = [family.render(*decode_conversation(c)) for c in conversations]
-    folder = tmp_path_factory.mktemp(request.param)
+    folder = tmp_path_factory.mktemp(family_name)
     shape = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
              "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 4096}
     settings = {"vocab_size": 500, "seed": 0, "pretrain_steps": 0, "pretrain_batch_size": 1,
@@ -38,7 +43,8 @@ def packed(request, tmp_path_factory):
     texts = [r.text for r in rendered]
     build_standin(family, texts, texts, shape, settings, folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
+                                                 attn_implementation=attention)
     examples = [dataclasses.asdict(encode_rendered(r, tokenizer)) for r in rendered]
     lora = LoraParams(r=4, alpha=8, dropout=0.0, target_modules="all-linear")
     trainer = SFTTrainer(model=model, args=sft_config(TRAIN, folder / "out", seed=0, bf16=False),

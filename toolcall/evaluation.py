@@ -81,7 +81,23 @@ def generate_greedy(
     batch_size: int, desc: str = "generate", static_cache: bool = False,
 ) -> Iterator[tuple[int, dict]]:
     """Greedy continuations of `prompts`, yielded batch by batch as (prompt index, result)
-    with result = text, token count, stopped; so a caller can save each batch at once.
+    with result = text, token count, stopped; so a caller can save each batch at once."""
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    with tqdm(total=len(prompts), desc=desc, unit="turn") as progress:
+        for i, new_tokens, stopped in generate_token_batches(
+                model, encoded, tokenizer.pad_token_id, stop_ids, max_new_tokens, batch_size,
+                static_cache):
+            yield i, {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
+                      "new_tokens": len(new_tokens), "stopped": stopped}
+            progress.update(1)
+
+
+def generate_token_batches(
+    model, encoded: list[list[int]], pad: int, stop_ids: list[int], max_new_tokens: int,
+    batch_size: int, static_cache: bool = False,
+) -> Iterator[tuple[int, list[int], bool]]:
+    """(prompt index, new tokens before the first stop, stopped) for token-id prompts, one
+    `generate` call per batch: evaluate's generation path, also what the speed benchmark times.
 
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).
@@ -92,38 +108,31 @@ def generate_greedy(
     longest prompt, padded to a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise
     each longer batch would grow the cache and compile again.
     """
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    device = model.device
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     stop_set = set(stop_ids)
-    pad = tokenizer.pad_token_id
     static, static_rows = {}, min(batch_size, len(encoded))
     if static_cache and encoded:
         static = {"cache_implementation": "static",
                   "max_cache_len": static_width(max(map(len, encoded))) + max_new_tokens}
-    with tqdm(total=len(prompts), desc=desc, unit="turn") as progress:
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            width, rows = max(len(encoded[i]) for i in batch), batch
-            if static:
-                width = static_width(width)
-                rows = batch + [batch[-1]] * (static_rows - len(batch))
-            input_ids = torch.tensor(
-                [[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=device)
-            attention_mask = torch.tensor(
-                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows],
-                device=device)
-            with torch.inference_mode():
-                output = model.generate(
-                    input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
-                    max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
-                    **static,
-                )
-            for row, i in enumerate(batch):
-                new_tokens, stopped = cut_at_stop(output[row, width:].tolist(), stop_set)
-                yield i, {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
-                          "new_tokens": len(new_tokens), "stopped": stopped}
-            progress.update(len(batch))
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        width, rows = max(len(encoded[i]) for i in batch), batch
+        if static:
+            width = static_width(width)
+            rows = batch + [batch[-1]] * (static_rows - len(batch))
+        input_ids = torch.tensor(
+            [[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=model.device)
+        attention_mask = torch.tensor(
+            [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows],
+            device=model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
+                max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
+                **static,
+            )
+        for row, i in enumerate(batch):
+            yield i, *cut_at_stop(output[row, width:].tolist(), stop_set)
 
 
 # ----------------------------------------------------------------------------- resume

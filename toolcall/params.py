@@ -93,6 +93,12 @@ class LoraParams:
         _check(0 <= self.dropout < 1, f"{key}.dropout", self.dropout, "0 <= dropout < 1")
 
 
+# sdpa: PyTorch's SDPA, packed rows kept apart by a block-diagonal mask; flash_attention_2:
+# the flash-attn package's varlen kernels; torch_varlen: PyTorch's own flash varlen kernel
+# (toolcall/attention.py).
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "flash_attention_2", "torch_varlen")
+
+
 @dataclass(frozen=True)
 class TrainParams:
     max_length: int  # tokens per training row; longer rows follow dataset.over_length
@@ -109,10 +115,16 @@ class TrainParams:
     save_steps: int  # checkpoint period; an interrupted run resumes from the last one
     packing: bool  # pack whole rows into max_length tokens, no attention across them
     gradient_checkpointing: bool = False
+    attn_implementation: str = "sdpa"  # or flash_attention_2 (flash-attn package), torch_varlen
 
     def validate(self, key: str) -> None:
         _check(self.max_length >= 256, f"{key}.max_length", self.max_length,
                ">= 256 tokens (the tool system prompt alone is ~235 tokens)")
+        _check(self.attn_implementation in ATTENTION_IMPLEMENTATIONS, f"{key}.attn_implementation",
+               self.attn_implementation, f"one of {ATTENTION_IMPLEMENTATIONS}")
+        _check(self.packing or self.attn_implementation != "torch_varlen",
+               f"{key}.attn_implementation", self.attn_implementation,
+               "sdpa or flash_attention_2 without packing (torch_varlen takes packed rows only)")
         _check(self.learning_rate > 0, f"{key}.learning_rate", self.learning_rate, "> 0")
         _check(self.max_steps == -1 or self.max_steps > 0, f"{key}.max_steps", self.max_steps,
                "-1 (use num_train_epochs) or a positive integer")

@@ -8,6 +8,7 @@ from pathlib import Path
 from peft import LoraConfig
 from trl import SFTConfig
 
+import toolcall.attention  # noqa: F401  registers attn_implementation="torch_varlen" with transformers
 from toolcall.params import LoraParams, TrainParams
 
 
