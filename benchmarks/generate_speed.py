@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.shapes import REAL, benchmark_parser, random_model, standin_config
+from benchmarks.shapes import benchmark_parser, config_for, random_model
 from toolcall.evaluation import generate_token_batches
 
 
@@ -91,9 +91,11 @@ def pays_after(compile_s: float, slow_rate: float, fast_rate: float) -> float | 
 
 @torch.inference_mode()
 def profile_decode_step(model, prompts: list[list[int]]) -> dict:
-    """Where one plain decode step's time goes: operators and GPU kernels launched, time the
-    GPU spent in kernels, and the share of the step's wall time it spent idle (launch and
-    Python overhead, which CUDA graphs remove)."""
+    """Where one plain decode step's time goes: operators dispatched from Python (top-level
+    aten ops: each pays the CPU-side overhead), GPU kernels launched, time the GPU spent in
+    kernels, and the share of the step's wall time it spent idle (launch and Python
+    overhead, which CUDA graphs remove). --shape narrow counts the real models' operators
+    on a CPU."""
     from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
 
     width, pad = max(map(len, prompts)), model.config.pad_token_id
@@ -106,14 +108,14 @@ def profile_decode_step(model, prompts: list[list[int]]) -> dict:
     with profile(activities=activities) as prof:
         _sync()
         start = time.perf_counter()
-        model(input_ids=next_ids, attention_mask=mask, past_key_values=prefill.past_key_values,
-              use_cache=True)
+        model(input_ids=next_ids, attention_mask=mask, cache=prefill.cache, use_cache=True)
         _sync()
         wall_ms = (time.perf_counter() - start) * 1e3
     events = prof.events()
     kernels = [e for e in events if e.device_type.name == "CUDA"]
     kernel_ms = sum(e.device_time_total for e in kernels) / 1e3
-    return {"profiled_step_ms": wall_ms, "cpu_ops": sum(e.device_type.name == "CPU" for e in events),
+    top_level = [e for e in events if e.cpu_parent is None and e.name.startswith("aten::")]
+    return {"profiled_step_ms": wall_ms, "top_level_ops": len(top_level),
             "cuda_kernels": len(kernels), "kernel_ms": kernel_ms,
             "gpu_idle_share": 1 - kernel_ms / wall_ms if kernels else None}
 
@@ -154,15 +156,18 @@ def main() -> None:
         print(json.dumps(result), flush=True)
         return result
 
+    def profile(key: str, model, prompts: list[list[int]], lora: bool) -> None:
+        profiled = {"model": key, "shape": args.shape, "device": name, "batch": len(prompts),
+                    "lora": lora, **profile_decode_step(model, prompts)}
+        results.append(profiled)
+        print(json.dumps(profiled), flush=True)
+
     for key in args.models:
-        config = REAL[key] if args.shape == "real" else standin_config(key)
+        config = config_for(args.shape, key)
         model = random_model(config, device, torch.bfloat16 if cuda else torch.float32).eval()
         batches = {b: random_prompts(config, b, args.prompt_tokens, seed=b) for b in args.batches}
         if args.profile:
-            profiled = {"model": key, "device": name, "batch": args.batches[0],
-                        **profile_decode_step(model, batches[args.batches[0]])}
-            results.append(profiled)
-            print(json.dumps(profiled), flush=True)
+            profile(key, model, batches[args.batches[0]], lora=False)
         for prompts in batches.values():
             plain = record(key, "generate", model, config, prompts, static=False)
             fast = record(key, "static", model, config, prompts, static=True)
@@ -170,7 +175,10 @@ def main() -> None:
                                                        plain["new_tokens_per_s"],
                                                        fast["new_tokens_per_s"])
         if args.lora:
-            record(key, "generate+lora", with_lora(model), config, batches[args.batches[0]],
+            lora_model = with_lora(model)
+            if args.profile:
+                profile(key, lora_model, batches[args.batches[0]], lora=True)
+            record(key, "generate+lora", lora_model, config, batches[args.batches[0]],
                    static=False)
         del model
         if cuda:

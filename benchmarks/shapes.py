@@ -5,6 +5,7 @@ from params.yaml for a quick run on a CPU."""
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
 from transformers import GlmConfig, PretrainedConfig, Qwen2Config
@@ -39,6 +40,21 @@ def standin_config(key: str) -> PretrainedConfig:
     if params.model(key).family == "glm4":
         return GlmConfig(head_dim=shape.hidden_size // shape.num_attention_heads, **common)
     return Qwen2Config(**common)
+
+
+def narrow_config(key: str) -> PretrainedConfig:
+    """The real model's structure (every layer and head, so the same operators per step) at
+    a width a CPU runs quickly: for counting what a decode step launches, not for timing."""
+    config = copy.deepcopy(REAL[key])
+    config.head_dim = 8
+    config.hidden_size = config.num_attention_heads * 8
+    config.intermediate_size = 2 * config.hidden_size
+    return config
+
+
+def config_for(shape: str, key: str) -> PretrainedConfig:
+    return {"real": lambda: REAL[key], "standin": lambda: standin_config(key),
+            "narrow": lambda: narrow_config(key)}[shape]()
 
 
 def random_model(config: PretrainedConfig, device: str, dtype: torch.dtype,
@@ -86,7 +102,8 @@ def benchmark_parser(doc: str) -> argparse.ArgumentParser:
     """The options every benchmark has: which shapes and which models."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", choices=["real", "standin"], default="real",
-                        help="real: the checkpoints' shapes (a GPU); standin: params.yaml's")
+    parser.add_argument("--shape", choices=["real", "standin", "narrow"], default="real",
+                        help="real: the checkpoints' shapes (a GPU); standin: params.yaml's; "
+                             "narrow: every real layer at a tiny width (counting operators)")
     parser.add_argument("--models", nargs="+", default=list(REAL))
     return parser

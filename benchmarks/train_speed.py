@@ -43,13 +43,12 @@ from transformers import TrainerCallback
 from trl import SFTTrainer
 
 from benchmarks.shapes import (
-    REAL,
     attention_width,
     benchmark_parser,
+    config_for,
     matmul_params,
     placeholder_tokenizer,
     random_model,
-    standin_config,
 )
 from toolcall.params import LoraParams, TrainParams, load_params
 from toolcall.training import lora_config, sft_config
@@ -168,7 +167,7 @@ def main() -> None:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     results = []
     for key in args.models:
-        config = REAL[key] if args.shape == "real" else standin_config(key)
+        config = config_for(args.shape, key)
         settings = variants(params.train_for(key, "hub"), params.lora_for(key, "hub"))
         unknown = sorted(set(args.variants) - set(settings))
         if unknown:
