@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json
+from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_text
 from toolcall.layout import results_dir
 from toolcall.metrics import ERROR_TYPES, HEADLINE
 from toolcall.params import Params, load_params
@@ -191,12 +191,12 @@ def main() -> None:
     tables = build_tables(results, runs, settings)
     write_json("metrics/compare.json", build_numbers(results, runs))
     headline = tables[0]
-    pd.DataFrame(headline.rows, columns=headline.columns).to_csv("metrics/compare.csv", index=False)
-    Path("metrics/compare.md").write_text("\n".join(to_markdown(t) for t in tables), encoding="utf-8")
-    PLOTS.mkdir(parents=True, exist_ok=True)
+    write_text("metrics/compare.csv",
+               pd.DataFrame(headline.rows, columns=headline.columns).to_csv(index=False))
+    write_text("metrics/compare.md", "\n".join(to_markdown(t) for t in tables))
     for name, rows in plot_rows(results, runs).items():
-        pd.DataFrame(rows).to_csv(PLOTS / f"{name}.csv", index=False)
-    Path("metrics/compare.html").write_text(build_html(results, runs, tables), encoding="utf-8")
+        write_text(PLOTS / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_text("metrics/compare.html", build_html(results, runs, tables))
     best = max(params.models, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
     log.info("compare-models: %d runs; best tuned tool_score: %s (%s); report in "
              "metrics/compare.html", len(runs), best, _cell(results[best]["tuned"].get("tool_score")))

@@ -13,7 +13,6 @@ an interruption resumes from the last complete one when nothing it depends on ch
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import shutil
 import statistics
@@ -22,7 +21,15 @@ from pathlib import Path
 
 from toolcall.distributed import relaunch_if_needed
 from toolcall.encoding import show_mask
-from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json
+from toolcall.io import (
+    PipelineError,
+    fingerprint,
+    log,
+    read_jsonl,
+    run_stage,
+    write_json,
+    write_text,
+)
 from toolcall.layout import TEST_SPLIT, TRAIN_SPLIT, adapter_dir, checkpoints_dir, results_dir, weights_dir
 from toolcall.lengths import fit_to_length
 from toolcall.params import Params, load_params
@@ -36,11 +43,7 @@ def length_summary(lengths: list[int]) -> dict:
 
 
 def write_curve(path: Path, rows: list[tuple[int, float]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["step", "loss"])
-        writer.writerows(rows)
+    write_text(path, "step,loss\n" + "".join(f"{step},{loss}\n" for step, loss in rows))
 
 
 def last_complete_checkpoint(folder: Path) -> Path | None:
@@ -154,6 +157,8 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
         log.info("finetune %s: resuming from %s", key, checkpoint)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     eval_result = trainer.evaluate()
+    if trainer.is_world_process_zero():  # a fresh folder: never write into DVC cache links
+        shutil.rmtree(out_dir, ignore_errors=True)
     trainer.save_model(str(out_dir))  # the main process writes; every process must call it
     if not trainer.is_world_process_zero():
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,10 +26,20 @@ def fingerprint(settings: object, files: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_json(path: str | Path, data: object) -> None:
+def write_text(path: str | Path, text: str) -> None:
+    """Write a whole output file by replacing it, never in place: with DVC's hardlink cache
+    an output file is a second name of the cache object, and writing into it (a stage run
+    by hand, outside `dvc repro`, which would have deleted it first) would corrupt the cache.
+    Also leaves no half-written file behind when killed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_json(path: str | Path, data: object) -> None:
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def read_json(path: str | Path) -> object:
@@ -36,11 +47,7 @@ def read_json(path: str | Path) -> object:
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
