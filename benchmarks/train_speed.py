@@ -31,6 +31,7 @@ recomputation is not counted (model FLOPs, not hardware FLOPs).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import random
 import tempfile
@@ -131,6 +132,31 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, trainer
 QKV = ["q_proj", "k_proj", "v_proj"]
 
 
+def varlen_kernel_error(config) -> dict:
+    """GPU only: torch_varlen's kernel (bf16) against per-document SDPA in float32 on the same
+    random packed row (4 documents, 4,096 tokens, this model's heads), output and query
+    gradient: the check the `varlen` rows' speed rests on. bf16 noise is ~1e-2."""
+    from toolcall.attention import flash_varlen, sdpa_per_document  # noqa: PLC0415
+
+    torch.manual_seed(0)
+    lengths = [700, 1500, 300, 1596]
+    cu = torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int32, device="cuda")
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    shapes = [config.num_attention_heads, config.num_key_value_heads, config.num_key_value_heads]
+    q, k, v = (torch.randn(sum(lengths), h, head_dim, device="cuda", dtype=torch.bfloat16,
+                           requires_grad=True) for h in shapes)
+    scale = head_dim ** -0.5
+    out = flash_varlen(q, k, v, cu, max(lengths), scale)
+    q32, k32, v32 = (t.detach().float().requires_grad_() for t in (q, k, v))
+    ref = sdpa_per_document(q32, k32, v32, cu, max(lengths), scale)
+    upstream = torch.randn_like(ref)
+    (grad_q,) = torch.autograd.grad(out.float(), q, upstream)
+    (ref_grad_q,) = torch.autograd.grad(ref, q32, upstream)
+    return {"check": "torch_varlen kernel vs per-document SDPA (fp32)",
+            "output_max_abs_error": (out.float() - ref).abs().max().item(),
+            "grad_q_max_abs_error": (grad_q.float() - ref_grad_q).abs().max().item()}
+
+
 def variants(train: TrainParams, lora: LoraParams) -> dict[str, tuple[TrainParams, LoraParams, dict]]:
     """Every setting the benchmark knows, built from the default's: (train, lora, extra
     SFTConfig fields). Learning rate and schedule do not change speed and are left alone."""
@@ -174,6 +200,11 @@ def main() -> None:
             parser.error(f"unknown variant {unknown[0]}: choose from {sorted(settings)}")
         rows = synthetic_rows(4000, config.vocab_size, max(t.max_length for t, _, _ in settings.values()),
                               seed=0)
+        if torch.cuda.is_available() and any(
+                settings[name][0].attn_implementation == "torch_varlen" for name in args.variants):
+            check = {"model": key, "device": device, **varlen_kernel_error(config)}
+            results.append(check)
+            print(json.dumps(check), flush=True)
         for name in args.variants:
             result = {"model": key, "shape": args.shape, "device": device,
                       **run_setting(name, config, *settings[name], rows, args.steps, args.warmup, peak)}
@@ -181,8 +212,9 @@ def main() -> None:
             print(json.dumps(result), flush=True)
     print(f"\n{'model':<12} {'setting':<14} {'tokens/s':>10} {'MFU':>6} {'peak GiB':>9} "
           f"{'x ' + args.variants[0]:>12}   ({device}, peak {peak} TFLOP/s)")
-    for r in results:
-        base = next(b for b in results if b["model"] == r["model"] and b["setting"] == args.variants[0])
+    timed = [r for r in results if "setting" in r]
+    for r in timed:
+        base = next(b for b in timed if b["model"] == r["model"] and b["setting"] == args.variants[0])
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "n/a"
         memory = f"{r['peak_memory_gib']:.1f}" if r["peak_memory_gib"] is not None else "n/a"
         print(f"{r['model']:<12} {r['setting']:<14} {r['tokens_per_s']:>10,.0f} {mfu:>6} "
