@@ -91,6 +91,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
     from trl import SFTTrainer  # noqa: PLC0415
 
+    from toolcall.attention import require_attention  # noqa: PLC0415
     from toolcall.tracking import swanlab_callback  # noqa: PLC0415
     from toolcall.training import lora_config, sft_config  # noqa: PLC0415
 
@@ -131,6 +132,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
              show_mask(first["input_ids"], first["assistant_masks"], tokenizer))
 
     cuda = torch.cuda.is_available()
+    require_attention(train_params.attn_implementation)
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
         attn_implementation=train_params.attn_implementation)

@@ -5,6 +5,7 @@ SDPA here), a packed row gives the loss and the gradients of its conversations r
 one, and no token sees another row."""
 
 import dataclasses
+import importlib.util
 
 import pytest
 import torch
@@ -12,8 +13,10 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
+from toolcall import attention
 from toolcall.encoding import encode_rendered
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
+from toolcall.io import PipelineError
 from toolcall.params import LoraParams, TrainParams
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
@@ -103,3 +106,11 @@ def test_no_token_attends_across_packed_rows(packed):
         if k:  # the control: without per-row positions, later rows see earlier ones
             assert (contaminated[0, piece] - alone).abs().max() > 1e-2
         start += doc.shape[1]
+
+
+def test_an_attention_that_cannot_run_here_fails_before_loading_with_what_to_do(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # no flash-attn
+    with pytest.raises(PipelineError, match="pip install flash-attn"):
+        attention.require_attention("flash_attention_2")
+    attention.require_attention("sdpa")
+    attention.require_attention("torch_varlen")  # a CPU: per-document SDPA

@@ -11,12 +11,27 @@ document goes through SDPA on its own: the same result, slowly (what the tests r
 
 from __future__ import annotations
 
+import importlib.util
+
 import torch
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, flash_attention_mask
 from transformers.modeling_flash_attention_utils import prepare_fa_kwargs_from_position_ids
 
 TORCH_VARLEN = "torch_varlen"
+
+
+def require_attention(name: str) -> None:
+    """Fail with what to do, before loading a model, when `name` cannot run here."""
+    from toolcall.io import PipelineError  # noqa: PLC0415
+
+    if name == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        raise PipelineError("train.attn_implementation = flash_attention_2 needs the flash-attn "
+                            "package: `pip install flash-attn --no-build-isolation`, or use "
+                            f"{TORCH_VARLEN} (the same kernel inside PyTorch) or sdpa")
+    if name == TORCH_VARLEN and torch.cuda.is_available() and torch.cuda.get_device_capability() < (8, 0):
+        raise PipelineError(f"train.attn_implementation = {TORCH_VARLEN} needs a GPU of compute "
+                            "capability 8.0 or newer (flash attention); use sdpa on this one")
 
 
 def flash_varlen(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
