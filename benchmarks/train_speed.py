@@ -198,8 +198,10 @@ def main() -> None:
         unknown = sorted(set(args.variants) - set(settings))
         if unknown:
             parser.error(f"unknown variant {unknown[0]}: choose from {sorted(settings)}")
-        rows = synthetic_rows(4000, config.vocab_size, max(t.max_length for t, _, _ in settings.values()),
-                              seed=0)
+        # ~350k tokens: more than 13 steps of two 8192-token rows take (the Trainer loops
+        # over them if not); more rows only slow each setting's data preparation
+        longest = max(t.max_length for t, _, _ in settings.values())
+        rows = synthetic_rows(600, config.vocab_size, longest, seed=0)
         if torch.cuda.is_available() and any(
                 settings[name][0].attn_implementation == "torch_varlen" for name in args.variants):
             check = {"model": key, "device": device, **varlen_kernel_error(config)}
