@@ -3,7 +3,9 @@
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
+from torch._dynamo.utils import counters
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.generation.configuration_utils import CompileConfig
 
 from toolcall.evaluation import build_samples, cut_at_stop, generate_greedy, load_causal_lm
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
@@ -78,17 +80,26 @@ def test_fast_path_gives_plain_one_by_one_tokens_on_every_test_turn(tiny_project
         return [done[i] for i in range(len(prompts))]
 
     fast_model = load_causal_lm(base, tmp_path, None, merge=True)
+    # transformers compiles the static-cache decode step only on accelerators; trace it here
+    # too, with dynamo's eager backend (no code generation), to count compilations
+    compile_config = CompileConfig(backend="eager")
+    compile_config._compile_all_devices = True
+    fast_model.generation_config.compile_config = compile_config
+    torch._dynamo.reset()
+    counters.clear()
     shapes = []
     generate = fast_model.generate
     fast_model.generate = lambda **kw: shapes.append(
-        (kw["input_ids"].shape[0], kw["max_cache_len"])) or generate(**kw)
+        (kw["input_ids"].shape[0], kw.get("max_cache_len"))) or generate(**kw)
     batch = 7  # 24 test turns: 3 full batches and a short last one
     fast = outputs(fast_model, batch, static_cache=True)
+    compiled_graphs = counters["stats"]["unique_graphs"]
     plain = outputs(load_causal_lm(base, tmp_path, None), 1, static_cache=False)
     without_adapter = outputs(load_causal_lm(base, None, None), 1, static_cache=False)
 
     assert len(prompts) > batch and len(prompts) % batch
     assert fast == plain
     assert without_adapter != plain  # the adapter changes tokens: the merge is not vacuous
-    # one cache shape for every batch: the compiled decode step is never specialised again
+    # one cache shape for every batch, so the decode step is compiled once for the whole run
     assert len(shapes) == -(-len(prompts) // batch) and len(set(shapes)) == 1
+    assert compiled_graphs == 1
