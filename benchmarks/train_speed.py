@@ -157,6 +157,16 @@ def varlen_kernel_error(config) -> dict:
             "grad_q_max_abs_error": (grad_q.float() - ref_grad_q).abs().max().item()}
 
 
+def liger_supports(model_type: str) -> bool:
+    """Whether liger-kernel is installed and patches this model type (0.8.5: qwen2 yes,
+    GLM-4-9B's "glm" no); TRL would otherwise train without it and say nothing."""
+    try:
+        from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN  # noqa: PLC0415
+    except ImportError:
+        return False
+    return model_type in MODEL_TYPE_TO_APPLY_LIGER_FN
+
+
 def variants(train: TrainParams, lora: LoraParams) -> dict[str, tuple[TrainParams, LoraParams, dict]]:
     """Every setting the benchmark knows, built from the default's: (train, lora, extra
     SFTConfig fields). Learning rate and schedule do not change speed and are left alone."""
@@ -208,6 +218,10 @@ def main() -> None:
             results.append(check)
             print(json.dumps(check), flush=True)
         for name in args.variants:
+            if settings[name][2].get("use_liger_kernel") and not liger_supports(config.model_type):
+                print(f"{key}: {name} skipped: liger-kernel is not installed or has no kernels "
+                      f"for model type {config.model_type!r}", flush=True)
+                continue
             result = {"model": key, "shape": args.shape, "device": device,
                       **run_setting(name, config, *settings[name], rows, args.steps, args.warmup, peak)}
             results.append(result)
