@@ -16,6 +16,7 @@
 #     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 #     --platform manylinux2014_x86_64 -d .whl transformers==5.24.0 trl==1.16.0 \
 #     datasets==5.2.0 peft==0.21.2 dill==0.4.1 multiprocess==0.70.19
+# (add liger_kernel==0.8.5 and pass `--variants default liger` to time Liger: Qwen only)
 # then call the device's `run` with carry [".whl"] and command
 # "bash benchmarks/gpu_session.sh all" and a timeout that leaves room for a rerun.
 set -euo pipefail
