@@ -33,8 +33,8 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.shapes import benchmark_parser, config_for, random_model
-from toolcall.evaluation import generate_token_batches
+from benchmarks.shapes import benchmark_parser, config_for, head_dim, random_model
+from toolcall.evaluation import generate_token_batches, left_pad
 
 
 def _sync() -> None:
@@ -76,9 +76,8 @@ def measure(model, prompts: list[list[int]], new_tokens: int, static: bool, repe
 def decode_floor_ms(model, config, batch: int, context: int, bandwidth_tbs: float) -> float:
     """Reading every weight and the KV cache of `context` tokens per row once."""
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     element = next(model.parameters()).element_size()
-    kv_per_token = 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim * element
+    kv_per_token = 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim(config) * element
     kv_bytes = kv_per_token * batch * context
     return (weight_bytes + kv_bytes) / (bandwidth_tbs * 1e12) * 1e3
 
@@ -98,9 +97,7 @@ def profile_decode_step(model, prompts: list[list[int]]) -> dict:
     on a CPU."""
     from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
 
-    width, pad = max(map(len, prompts)), model.config.pad_token_id
-    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=model.device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
+    ids, mask = left_pad(prompts, max(map(len, prompts)), model.config.pad_token_id, model.device)
     prefill = model(input_ids=ids, attention_mask=mask, use_cache=True)
     next_ids = prefill.logits[:, -1:].argmax(-1)
     mask = torch.cat([mask, torch.ones_like(next_ids)], dim=1)

@@ -68,21 +68,23 @@ def random_model(config: PretrainedConfig, device: str, dtype: torch.dtype,
                                                 attn_implementation=attn_implementation)
 
 
+def head_dim(config: PretrainedConfig) -> int:
+    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+
+
 def matmul_params(config: PretrainedConfig) -> int:
     """Parameters in matrix multiplies per token: every linear layer and the LM head
     (not the embedding lookup, not norms)."""
     d, layers = config.hidden_size, config.num_hidden_layers
-    head_dim = getattr(config, "head_dim", None) or d // config.num_attention_heads
-    q = config.num_attention_heads * head_dim
-    kv = config.num_key_value_heads * head_dim
+    q = config.num_attention_heads * head_dim(config)
+    kv = config.num_key_value_heads * head_dim(config)
     attention = d * (q + 2 * kv) + q * d
     mlp = 3 * d * config.intermediate_size
     return layers * (attention + mlp) + d * config.vocab_size
 
 
 def attention_width(config: PretrainedConfig) -> int:
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    return config.num_hidden_layers * config.num_attention_heads * head_dim
+    return config.num_hidden_layers * config.num_attention_heads * head_dim(config)
 
 
 def placeholder_tokenizer(config: PretrainedConfig):

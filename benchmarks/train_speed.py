@@ -47,6 +47,7 @@ from benchmarks.shapes import (
     attention_width,
     benchmark_parser,
     config_for,
+    head_dim,
     matmul_params,
     placeholder_tokenizer,
     random_model,
@@ -141,11 +142,10 @@ def varlen_kernel_error(config) -> dict:
     torch.manual_seed(0)
     lengths = [700, 1500, 300, 1596]
     cu = torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int32, device="cuda")
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    shapes = [config.num_attention_heads, config.num_key_value_heads, config.num_key_value_heads]
-    q, k, v = (torch.randn(sum(lengths), h, head_dim, device="cuda", dtype=torch.bfloat16,
-                           requires_grad=True) for h in shapes)
-    scale = head_dim ** -0.5
+    heads = [config.num_attention_heads, config.num_key_value_heads, config.num_key_value_heads]
+    q, k, v = (torch.randn(sum(lengths), h, head_dim(config), device="cuda", dtype=torch.bfloat16,
+                           requires_grad=True) for h in heads)
+    scale = head_dim(config) ** -0.5
     out = flash_varlen(q, k, v, cu, max(lengths), scale)
     q32, k32, v32 = (t.detach().float().requires_grad_() for t in (q, k, v))
     ref = sdpa_per_document(q32, k32, v32, cu, max(lengths), scale)

@@ -85,7 +85,7 @@ def test_settings_are_layered_shared_then_model_then_standin():
     assert params.lora_for("glm4-9b", "hub").modules_to_save == []
 
 
-def test_vllm_backend_spreads_itself_so_one_process():
+def test_vllm_backend_needs_a_single_process():
     message = _broken(lambda d: (d["evaluate"].update(backend="vllm"),
                                  d["distributed"].update(num_processes=2)))
     assert "evaluate.backend = 'vllm'" in message

@@ -87,9 +87,15 @@ def generate_greedy(
         for i, new_tokens, stopped in generate_token_batches(
                 model, encoded, tokenizer.pad_token_id, stop_ids, max_new_tokens, batch_size,
                 static_cache):
-            yield i, {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
-                      "new_tokens": len(new_tokens), "stopped": stopped}
+            yield i, output_record(tokenizer, new_tokens, stopped)
             progress.update(1)
+
+
+def output_record(tokenizer, new_tokens: list[int], stopped: bool) -> dict:
+    """One generation as every backend reports it: text (special tokens kept, the parsers
+    need them), token count, whether a stop token ended it."""
+    return {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
+            "new_tokens": len(new_tokens), "stopped": stopped}
 
 
 def generate_token_batches(
@@ -120,11 +126,7 @@ def generate_token_batches(
         if static:
             width = static_width(width)
             rows = batch + [batch[-1]] * (static_rows - len(batch))
-        input_ids = torch.tensor(
-            [[pad] * (width - len(encoded[i])) + encoded[i] for i in rows], device=model.device)
-        attention_mask = torch.tensor(
-            [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in rows],
-            device=model.device)
+        input_ids, attention_mask = left_pad([encoded[i] for i in rows], width, pad, model.device)
         with torch.inference_mode():
             output = model.generate(
                 input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
@@ -133,6 +135,14 @@ def generate_token_batches(
             )
         for row, i in enumerate(batch):
             yield i, *cut_at_stop(output[row, width:].tolist(), stop_set)
+
+
+def left_pad(prompts: list[list[int]], width: int, pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token-id prompts right-aligned in `width` columns: (input_ids, attention_mask)."""
+    input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
+    attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts],
+                                  device=device)
+    return input_ids, attention_mask
 
 
 # ----------------------------------------------------------------------------- resume

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from toolcall.evaluation import cut_at_stop
+from toolcall.evaluation import cut_at_stop, output_record
 from toolcall.io import PipelineError, read_json
 
 
@@ -37,9 +37,7 @@ def sampling_arguments(max_new_tokens: int, stop_ids: list[int]) -> dict:
 
 def result_of(token_ids: list[int], stop_ids: list[int], tokenizer) -> dict:
     """A vLLM completion as the transformers path reports one."""
-    new_tokens, stopped = cut_at_stop(list(token_ids), set(stop_ids))
-    return {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
-            "new_tokens": len(new_tokens), "stopped": stopped}
+    return output_record(tokenizer, *cut_at_stop(list(token_ids), set(stop_ids)))
 
 
 def generate_vllm(base_dir: Path, adapter: Path | None, tokenizer, prompts: list[str],
