@@ -31,6 +31,7 @@ from toolcall.evaluation import (
     generate_greedy,
     load_causal_lm,
     load_progress,
+    load_tokenizer,
     open_progress,
     turn_key,
 )
@@ -44,15 +45,6 @@ from toolcall.tracking import log_evaluation
 from toolcall.vllm_backend import generate_vllm
 
 Generate = Callable[[list[str]], Iterator[tuple[int, dict]]]
-
-
-def load_tokenizer(base_dir: Path, adapter: Path | None):
-    from transformers import AutoTokenizer  # noqa: PLC0415
-
-    # The tokenizer (with the chat template) saved next to the adapter is the training one.
-    tokenizer = AutoTokenizer.from_pretrained(adapter or base_dir)
-    tokenizer.padding_side = "left"
-    return tokenizer
 
 
 def generator(settings: EvaluateParams, base_dir: Path, adapter: Path | None, tokenizer,

@@ -76,6 +76,16 @@ def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str
     return model.eval()
 
 
+def load_tokenizer(base: str | Path, adapter: str | Path | None):
+    """The training tokenizer (with the project's chat template): the one saved next to the
+    adapter, else the base's. Left padding, as batched generation needs."""
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    tokenizer = AutoTokenizer.from_pretrained(adapter or base)
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
 def generate_greedy(
     model, tokenizer, prompts: list[str], stop_ids: list[int], max_new_tokens: int,
     batch_size: int, desc: str = "generate", static_cache: bool = False,
