@@ -19,10 +19,10 @@ import shutil
 from pathlib import Path
 
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
-from toolcall.io import PipelineError, log, read_json, run_stage, write_json
+from toolcall.io import PipelineError, log, run_stage, write_json
 from toolcall.layout import weights_dir
 from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
-from toolcall.sample_data import SAMPLE_PATH
+from toolcall.sample_data import make_sample
 from toolcall.templates import get_family
 
 # A checkpoint needs these to load; weights may be *.safetensors shards or one file.
@@ -72,12 +72,15 @@ def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) 
     from toolcall.standins import SHAPE_KEYS, build_standin, plain_texts  # noqa: PLC0415
 
     family = get_family(model.family)
-    rows = read_json(SAMPLE_PATH)
+    settings = vars(params.standin)
+    # The stand-in's own "pretraining" corpus: conversations of the bundled sample's kind,
+    # drawn with another seed, so it has never read a conversation of the sample (nor of
+    # its test split).
+    rows = make_sample(settings["pretrain_conversations"], seed=settings["seed"])
     keep_all = CleaningRules(drop_unknown_arguments=False, drop_missing_required=False,
                              drop_unoffered_calls=False)
     rendered = [family.render(*decode_conversation(clean_row(r, keep_all)[0])).text
                 for r in rows]
-    settings = vars(params.standin)
     shape = {k: settings[k] for k in SHAPE_KEYS}
     summary = build_standin(family, rendered, plain_texts(rows), shape, settings, out_dir)
     return {"source": "standin", "stands_in_for": model.hub_id, "family": model.family,

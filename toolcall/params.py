@@ -59,6 +59,7 @@ class StandinParams:
     intermediate_size: int
     max_position_embeddings: int
     seed: int
+    pretrain_conversations: int  # generated conversations whose plain text the warm-up reads
     pretrain_steps: int  # full-parameter warm-up on plain text (the stand-in's "pretraining")
     pretrain_batch_size: int
     pretrain_block_size: int
@@ -66,7 +67,7 @@ class StandinParams:
 
     def validate(self, key: str) -> None:
         _check(self.pretrain_steps >= 0, f"{key}.pretrain_steps", self.pretrain_steps, ">= 0")
-        for name in ("pretrain_batch_size", "pretrain_block_size", "pretrain_learning_rate",
+        for name in ("pretrain_conversations", "pretrain_batch_size", "pretrain_block_size", "pretrain_learning_rate",
                      "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                      "num_key_value_heads", "intermediate_size", "max_position_embeddings"):
             _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")

@@ -16,15 +16,59 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆"]
-PEOPLE = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄勇"]
-EMAILS = ["zhangwei@example.com", "wangfang@example.cn", "lina@example.org", "liuyang@example.com"]
-RESTAURANTS = ["海底捞", "全聚德", "外婆家", "绿茶餐厅", "鼎泰丰", "西贝莜面村"]
-STOCKS = {"AAPL": "苹果", "MSFT": "微软", "TSLA": "特斯拉", "BABA": "阿里巴巴", "NVDA": "英伟达"}
-GENRES = ["动作", "喜剧", "科幻", "爱情", "悬疑", "动画"]
-LANGUAGES = ["英语", "日语", "法语", "德语", "韩语"]
+# Large pools and several phrasings per tool: values must be copied from the request,
+# not guessed from a handful seen in training, and few conversations are near-duplicates.
+CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆", "天津",
+          "苏州", "长沙", "郑州", "青岛", "沈阳", "大连", "厦门", "福州", "济南", "合肥", "昆明",
+          "贵阳", "南宁", "海口", "三亚", "兰州", "银川", "西宁", "拉萨", "乌鲁木齐", "呼和浩特",
+          "哈尔滨", "长春", "石家庄", "太原", "南昌", "宁波", "无锡", "珠海", "佛山", "东莞",
+          "温州", "桂林", "洛阳", "扬州", "绍兴", "烟台"]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾田董")
+GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+               "涛", "明", "超", "华", "慧", "建国", "晓东", "子涵", "雨桐", "浩然", "欣怡",
+               "思远", "嘉怡", "宇轩", "一鸣", "梓萱", "文博", "佳琪"]
+EMAIL_USERS = ["zhangwei", "wangfang", "lina", "liuyang", "chenjing", "yanglei", "zhaomin",
+               "huangyong", "sunli", "zhouxun", "wuhao", "xuming", "hejia", "guoqiang",
+               "linfeng", "luoyi", "gaoyuan", "zhengkai", "liangyu", "xiechen"]
+EMAIL_DOMAINS = ["example.com", "example.cn", "example.org", "mail.example.net", "corp.example.com"]
+RESTAURANTS = ["海底捞", "全聚德", "外婆家", "绿茶餐厅", "鼎泰丰", "西贝莜面村", "大董", "南京大牌档",
+               "眉州东坡", "小龙坎", "太二酸菜鱼", "九毛九", "湘鄂情", "点都德", "陶陶居", "新白鹿",
+               "云海肴", "望湘园", "胡大饭馆", "巴奴毛肚火锅"]
+STOCKS = {"AAPL": "苹果", "MSFT": "微软", "TSLA": "特斯拉", "BABA": "阿里巴巴", "NVDA": "英伟达",
+          "GOOGL": "谷歌", "AMZN": "亚马逊", "META": "Meta", "JD": "京东", "PDD": "拼多多",
+          "NIO": "蔚来", "BIDU": "百度", "NTES": "网易", "TCEHY": "腾讯", "INTC": "英特尔",
+          "AMD": "超威半导体"}
+GENRES = ["动作", "喜剧", "科幻", "爱情", "悬疑", "动画", "纪录", "恐怖", "战争", "家庭"]
+LANGUAGES = ["英语", "日语", "法语", "德语", "韩语", "西班牙语", "俄语", "意大利语"]
 CAR_TYPES = ["经济型", "舒适型", "商务型"]
-PHRASES = ["今天天气很好", "我们明天见", "谢谢你的帮助", "这本书非常有意思", "请把门关上"]
+CURRENCIES = ["人民币", "美元", "欧元", "日元", "英镑", "港币", "韩元", "澳元"]
+PHRASES = ["今天天气很好", "我们明天见", "谢谢你的帮助", "这本书非常有意思", "请把门关上",
+           "会议改到下午三点", "我想预订一个房间", "这道菜有点辣", "火车晚点了半小时",
+           "祝你旅途愉快", "请问洗手间在哪里", "我对花生过敏", "周末一起去爬山吧",
+           "这个价格可以便宜一点吗", "我的手机没电了", "明天早上八点出发", "欢迎来到中国",
+           "请慢一点说", "我迷路了", "生日快乐"]
+PLACES = ["火车站", "机场", "公司", "家", "酒店", "体育馆", "医院", "图书馆", "人民广场",
+          "会展中心", "大学城", "高铁南站", "市政府", "博物馆", "万达广场", "科技园"]
+SUBJECTS = ["会议纪要", "项目进度", "周末聚餐", "请假申请", "季度报告", "合同草稿", "面试安排",
+            "出差行程", "预算审批", "培训通知", "产品发布", "客户反馈"]
+BODIES = ["请查收附件。", "明天上午十点开会。", "我下周一请假一天。", "报告已经更新，请审阅。",
+          "合同需要在周五前签字。", "面试改到周三下午。", "本月预算超支了百分之五。",
+          "培训地点在三楼会议室。", "新版本今晚上线。", "客户对方案很满意。"]
+EVENT_TITLES = ["周会", "产品评审", "客户拜访", "生日聚会", "技术分享", "年度总结", "团队建设",
+                "预算会议", "招聘面试", "项目启动会", "牙医预约", "家长会"]
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+
+
+def _email_address(rng: random.Random) -> str:
+    user = rng.choice(EMAIL_USERS) + (str(rng.randint(1, 99)) if rng.random() < 0.4 else "")
+    return f"{user}@{rng.choice(EMAIL_DOMAINS)}"
+
+
+def _date(rng: random.Random) -> str:
+    return f"{rng.choice([2025, 2026])}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
 @dataclass(frozen=True)
@@ -48,25 +92,28 @@ class Tool:
 def _weather(rng: random.Random) -> ToolCase:
     city = rng.choice(CITIES)
     unit = rng.choice(["摄氏度", "华氏度"])
-    temp = rng.randint(-5, 36) if unit == "摄氏度" else rng.randint(30, 95)
-    cond = rng.choice(["晴", "多云", "小雨", "阴"])
+    temp = rng.randint(-15, 38) if unit == "摄氏度" else rng.randint(5, 100)
+    cond = rng.choice(["晴", "多云", "小雨", "阴", "大雨", "小雪", "雾"])
     args = {"city": city} if rng.random() < 0.4 else {"city": city, "unit": unit}
     shown_unit = args.get("unit", "摄氏度")
+    ask = rng.choice([f"{city}现在天气怎么样？", f"帮我查一下{city}的天气。", f"{city}今天冷不冷？",
+                      f"我想知道{city}的实时天气。"])
     return ToolCase(
-        ask=rng.choice([f"{city}现在天气怎么样？", f"帮我查一下{city}的天气。"])
-        + (f"用{unit}表示。" if "unit" in args else ""),
+        ask=ask + (rng.choice([f"用{unit}表示。", f"温度请用{unit}。"]) if "unit" in args else ""),
         arguments=args,
         result={"city": city, "temperature": temp, "condition": cond},
-        answer=f"{city}现在{cond}，气温{temp}{shown_unit}。",
+        answer=rng.choice([f"{city}现在{cond}，气温{temp}{shown_unit}。",
+                           f"{city}当前天气{cond}，温度为{temp}{shown_unit}。"]),
     )
 
 
 def _currency(rng: random.Random) -> ToolCase:
-    amount = rng.choice([100, 250, 500, 1200, 99.5, 3000])
-    src, dst = rng.sample(["人民币", "美元", "欧元", "日元"], 2)
-    converted = round(amount * rng.uniform(0.1, 7.5), 2)
+    amount = rng.choice([rng.randint(10, 50000), round(rng.uniform(1, 9999), 2)])
+    src, dst = rng.sample(CURRENCIES, 2)
+    converted = round(amount * rng.uniform(0.05, 9.5), 2)
     return ToolCase(
-        ask=f"请把{amount}{src}换算成{dst}。",
+        ask=rng.choice([f"请把{amount}{src}换算成{dst}。", f"{amount}{src}能换多少{dst}？",
+                        f"帮我算一下{amount}{src}等于多少{dst}。"]),
         arguments={"amount": amount, "from_currency": src, "to_currency": dst},
         result={"converted_amount": converted, "currency": dst},
         answer=f"{amount}{src}大约等于{converted}{dst}。",
@@ -75,24 +122,30 @@ def _currency(rng: random.Random) -> ToolCase:
 
 def _restaurant(rng: random.Random) -> ToolCase:
     name = rng.choice(RESTAURANTS)
-    people = rng.randint(2, 10)
-    day = f"2025-0{rng.randint(1, 9)}-{rng.randint(10, 28)}"
-    parking = rng.random() < 0.5
+    people = rng.randint(1, 20)
+    day = _date(rng)
+    args = {"restaurant": name, "people": people, "date": day}
+    parking_text = ""
+    if rng.random() < 0.6:
+        args["need_parking"] = rng.random() < 0.5
+        parking_text = "需要停车位。" if args["need_parking"] else "不需要停车位。"
     return ToolCase(
-        ask=f"帮我在{name}订{day}的位子，一共{people}个人，"
-        + ("需要停车位。" if parking else "不需要停车位。"),
-        arguments={"restaurant": name, "people": people, "date": day, "need_parking": parking},
+        ask=rng.choice([f"帮我在{name}订{day}的位子，一共{people}个人。",
+                        f"我想订{day}{name}的座位，{people}位。"]) + parking_text,
+        arguments=args,
         result={"status": "confirmed", "booking_id": f"R{rng.randint(1000, 9999)}"},
         answer=f"已为您在{name}预订{day}的{people}人座位，预订成功。",
     )
 
 
 def _bmi(rng: random.Random) -> ToolCase:
-    weight = rng.choice([55, 62.5, 70, 81, 95])
-    height = rng.choice([1.6, 1.68, 1.75, 1.82])
+    weight = rng.choice([rng.randint(40, 110), round(rng.uniform(40, 110), 1)])
+    height = round(rng.uniform(1.45, 1.95), 2)
     bmi = round(weight / height**2, 1)
     return ToolCase(
-        ask=f"我体重{weight}公斤，身高{height}米，帮我算一下BMI。",
+        ask=rng.choice([f"我体重{weight}公斤，身高{height}米，帮我算一下BMI。",
+                        f"身高{height}米、体重{weight}公斤的人BMI是多少？",
+                        f"帮我算BMI：{weight}公斤，{height}米。"]),
         arguments={"weight_kg": weight, "height_m": height},
         result={"bmi": bmi},
         answer=f"您的BMI是{bmi}。",
@@ -100,16 +153,17 @@ def _bmi(rng: random.Random) -> ToolCase:
 
 
 def _email(rng: random.Random) -> ToolCase:
-    to = rng.choice(EMAILS)
-    subject = rng.choice(["会议纪要", "项目进度", "周末聚餐", "请假申请"])
-    body = rng.choice(["请查收附件。", "明天上午十点开会。", "我下周一请假一天。"])
+    to = _email_address(rng)
+    subject = rng.choice(SUBJECTS)
+    body = rng.choice(BODIES)
     args = {"recipient": to, "subject": subject, "body": body}
     cc_text = ""
-    if rng.random() < 0.5:
-        args["cc"] = rng.sample(EMAILS, 2)
-        cc_text = f"并抄送给{args['cc'][0]}和{args['cc'][1]}"
+    if rng.random() < 0.4:
+        args["cc"] = [_email_address(rng) for _ in range(rng.randint(1, 2))]
+        cc_text = f"并抄送给{'和'.join(args['cc'])}"
     return ToolCase(
-        ask=f"给{to}发一封邮件，主题是“{subject}”，内容是“{body}”{cc_text}。",
+        ask=rng.choice([f"给{to}发一封邮件，主题是“{subject}”，内容是“{body}”{cc_text}。",
+                        f"帮我写封邮件发到{to}，标题“{subject}”，正文“{body}”{cc_text}。"]),
         arguments=args,
         result={"status": "sent"},
         answer=f"邮件已发送给{to}。",
@@ -117,32 +171,38 @@ def _email(rng: random.Random) -> ToolCase:
 
 
 def _calendar(rng: random.Random) -> ToolCase:
-    title = rng.choice(["周会", "产品评审", "客户拜访", "生日聚会"])
-    start = f"2025-1{rng.randint(0, 2)}-0{rng.randint(1, 9)} {rng.randint(9, 18)}:00"
-    attendees = rng.sample(PEOPLE, rng.randint(1, 3))
-    minutes = rng.choice([5, 10, 15, 30])
-    method = rng.choice(["短信", "邮件", "弹窗"])
+    title = rng.choice(EVENT_TITLES)
+    start = f"{_date(rng)} {rng.randint(8, 20):02d}:{rng.choice(['00', '15', '30', '45'])}"
+    attendees = [_person(rng) for _ in range(rng.randint(1, 3))]
+    args = {"title": title, "start": start, "attendees": attendees}
+    reminder_text = ""
+    if rng.random() < 0.6:
+        minutes = rng.choice([5, 10, 15, 20, 30, 45, 60])
+        method = rng.choice(["短信", "邮件", "弹窗"])
+        args["reminder"] = {"minutes_before": minutes, "method": method}
+        reminder_text = f"，提前{minutes}分钟用{method}提醒我"
     return ToolCase(
-        ask=f"帮我创建一个“{title}”日程，时间{start}，参加人有{'、'.join(attendees)}，"
-        f"提前{minutes}分钟用{method}提醒我。",
-        arguments={
-            "title": title,
-            "start": start,
-            "attendees": attendees,
-            "reminder": {"minutes_before": minutes, "method": method},
-        },
+        ask=f"帮我创建一个“{title}”日程，时间{start}，参加人有{'、'.join(attendees)}{reminder_text}。",
+        arguments=args,
         result={"event_id": f"E{rng.randint(100, 999)}", "status": "created"},
-        answer=f"“{title}”日程已创建，将提前{minutes}分钟通过{method}提醒您。",
+        answer=f"“{title}”日程已创建，时间是{start}。",
     )
 
 
 def _movies(rng: random.Random) -> ToolCase:
-    genres = rng.sample(GENRES, rng.randint(1, 2))
-    year = rng.randint(1995, 2024)
-    titles = rng.sample(["星际远航", "城市之光", "雨夜", "追风者", "小王子", "迷雾"], 2)
+    year = rng.randint(1980, 2025)
+    args: dict = {"year": year}
+    if rng.random() < 0.7:
+        args["genres"] = rng.sample(GENRES, rng.randint(1, 2))
+        ask = rng.choice([f"推荐几部{year}年的{'或'.join(args['genres'])}电影。",
+                          f"{year}年上映的{'和'.join(args['genres'])}片有哪些？"])
+    else:
+        ask = rng.choice([f"推荐几部{year}年的电影。", f"{year}年有什么好看的电影？"])
+    titles = rng.sample(["星际远航", "城市之光", "雨夜", "追风者", "小王子", "迷雾", "归途",
+                         "深海", "长夜", "白昼"], 2)
     return ToolCase(
-        ask=f"推荐几部{year}年的{'或'.join(genres)}电影。",
-        arguments={"year": year, "genres": genres},
+        ask=ask,
+        arguments=args,
         result={"movies": titles},
         answer=f"为您找到：《{titles[0]}》和《{titles[1]}》。",
     )
@@ -152,7 +212,7 @@ def _translate(rng: random.Random) -> ToolCase:
     text = rng.choice(PHRASES)
     lang = rng.choice(LANGUAGES)
     return ToolCase(
-        ask=f"把“{text}”翻译成{lang}。",
+        ask=rng.choice([f"把“{text}”翻译成{lang}。", f"“{text}”用{lang}怎么说？"]),
         arguments={"text": text, "target_language": lang},
         result={"translation": f"[{lang}] {text}"},
         answer=f"翻译结果是：[{lang}] {text}。",
@@ -160,12 +220,13 @@ def _translate(rng: random.Random) -> ToolCase:
 
 
 def _loan(rng: random.Random) -> ToolCase:
-    principal = rng.choice([100000, 200000, 500000, 1000000])
-    rate = rng.choice([3.1, 3.85, 4.2, 4.9])
-    years = rng.choice([5, 10, 20, 30])
+    principal = rng.randint(5, 300) * 10000
+    rate = round(rng.uniform(2.5, 6.0), 2)
+    years = rng.choice([3, 5, 10, 15, 20, 25, 30])
     payment = round(principal * (rate / 1200) / (1 - (1 + rate / 1200) ** (-12 * years)), 2)
     return ToolCase(
-        ask=f"贷款{principal}元，年利率{rate}%，贷{years}年，每月要还多少？",
+        ask=rng.choice([f"贷款{principal}元，年利率{rate}%，贷{years}年，每月要还多少？",
+                        f"我想贷{principal}元，期限{years}年，年利率{rate}%，月供是多少？"]),
         arguments={"principal": principal, "annual_rate": rate, "years": years},
         result={"monthly_payment": payment},
         answer=f"每月还款约为{payment}元。",
@@ -174,23 +235,29 @@ def _loan(rng: random.Random) -> ToolCase:
 
 def _stock(rng: random.Random) -> ToolCase:
     symbol, name = rng.choice(sorted(STOCKS.items()))
-    price = round(rng.uniform(50, 900), 2)
+    price = round(rng.uniform(5, 900), 2)
     return ToolCase(
-        ask=f"{name}（{symbol}）现在的股价是多少？",
+        ask=rng.choice([f"{name}（{symbol}）现在的股价是多少？", f"帮我查一下{symbol}的最新股价。",
+                        f"股票代码{symbol}现在多少钱一股？"]),
         arguments={"symbol": symbol},
         result={"symbol": symbol, "price": price},
-        answer=f"{name}的最新股价是{price}美元。",
+        answer=f"{symbol}的最新股价是{price}美元。",
     )
 
 
 def _taxi(rng: random.Random) -> ToolCase:
-    pickup, dest = rng.sample(["火车站", "机场", "公司", "家", "酒店", "体育馆"], 2)
-    car = rng.choice(CAR_TYPES)
+    pickup, dest = rng.sample(PLACES, 2)
+    args = {"pickup": pickup, "destination": dest}
+    car_text = "一辆车"
+    if rng.random() < 0.6:
+        args["car_type"] = rng.choice(CAR_TYPES)
+        car_text = f"一辆{args['car_type']}的车"
     return ToolCase(
-        ask=f"帮我叫一辆{car}的车，从{pickup}到{dest}。",
-        arguments={"pickup": pickup, "destination": dest, "car_type": car},
-        result={"driver": rng.choice(PEOPLE), "eta_minutes": rng.randint(2, 15)},
-        answer=f"已为您叫到{car}车辆，从{pickup}前往{dest}。",
+        ask=rng.choice([f"帮我叫{car_text}，从{pickup}到{dest}。",
+                        f"我要从{pickup}去{dest}，帮我叫{car_text}。"]),
+        arguments=args,
+        result={"driver": _person(rng), "eta_minutes": rng.randint(2, 15)},
+        answer=f"已为您叫到车辆，从{pickup}前往{dest}。",
     )
 
 
@@ -382,9 +449,20 @@ CHITCHAT = [
     ("一年有多少天？", "平年有365天，闰年有366天。"),
     ("水的沸点是多少？", "在标准大气压下，水的沸点是100摄氏度。"),
     ("帮我想一个生日祝福。", "祝你生日快乐，愿新的一岁平安喜乐、心想事成！"),
+    ("地球到月球有多远？", "平均距离约为38万公里。"),
+    ("怎么学好英语？", "多听多说，每天坚持阅读和背单词，找机会和别人练习对话。"),
+    ("熊猫吃什么？", "大熊猫主要吃竹子，偶尔也吃少量其他植物。"),
+    ("早餐吃什么比较健康？", "可以吃全麦面包、鸡蛋、牛奶和水果，营养比较均衡。"),
+    ("一周有几天？", "一周有七天。"),
+    ("长城有多长？", "明长城全长约8851.8公里。"),
+    ("推荐一个放松的方法。", "可以试试深呼吸或者散步十分钟，能帮助放松心情。"),
+    ("你叫什么名字？", "我是一个人工智能助手，很高兴为您服务。"),
 ]
-THANKS = [("谢谢！", "不客气，还有其他需要随时告诉我。"), ("好的，明白了。", "很高兴能帮到您！")]
-OFF_TOPIC = ["帮我订一张去巴黎的机票。", "帮我点一份披萨外卖。", "帮我写一首关于秋天的诗。"]
+THANKS = [("谢谢！", "不客气，还有其他需要随时告诉我。"), ("好的，明白了。", "很高兴能帮到您！"),
+          ("太好了，谢谢你。", "不用谢，祝您一切顺利！"), ("收到。", "好的，有需要再找我。")]
+OFF_TOPIC = ["帮我订一张去巴黎的机票。", "帮我点一份披萨外卖。", "帮我写一首关于秋天的诗。",
+             "帮我预约明天的理发。", "帮我查一下快递到哪了。", "帮我买两张电影票。",
+             "帮我打开客厅的灯。", "帮我挂一个明天的专家号。"]
 
 
 def _turn(role: str, value: str) -> dict:

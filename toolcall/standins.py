@@ -28,10 +28,13 @@ from transformers import (
 
 from toolcall.templates import Family
 
-# The pre-tokenizer split used by Qwen2 and GLM-4 (cl100k style): newlines stand alone,
-# so a span boundary after "\n" never falls inside a token.
+# The stand-ins' pre-tokenizer: the Qwen2 / GLM-4 split (newlines stand alone, so a span
+# boundary after "\n" never falls inside a token), except that every Chinese character,
+# every digit, and every run of other letters is a piece of its own, never glued to a
+# quote or to its neighbours. A value then has the same tokens in the user's request and
+# in the call's JSON ("北京" in 帮我查北京 and in "city": "北京"), so a tiny model can copy it.
 PRETOKENIZE_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|\p{Han}|[\p{L}&&[^\p{Han}]]+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
