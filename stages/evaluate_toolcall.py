@@ -28,7 +28,9 @@ import torch
 from toolcall.distributed import local_device_map, relaunch_if_needed, shard, world
 from toolcall.evaluation import (
     build_samples,
+    decoding_record,
     generate_greedy,
+    greedy_config,
     load_causal_lm,
     load_progress,
     load_tokenizer,
@@ -39,7 +41,6 @@ from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, 
 from toolcall.layout import TEST_SPLIT, adapter_dir, progress_file, progress_files, results_dir, weights_dir
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import EvaluateParams, Params, load_params
-from toolcall.parsing import PARSERS
 from toolcall.templates import Family, get_family
 from toolcall.tracking import log_evaluation
 from toolcall.vllm_backend import generate_vllm
@@ -73,11 +74,10 @@ def generate_share(generate: Generate, family: Family, samples: list[dict],
     if done:
         log.info("%s: %d turns already done by an interrupted run, %d to go here", desc,
                  len(done), len(todo))
-    parse = PARSERS[family.name]
     with open_progress(own, run_fingerprint) as saved:
         for j, output in generate([samples[i]["prompt"] for i in todo]):
             sample = samples[todo[j]]
-            parsed = parse(output["text"])
+            parsed = family.parse(output["text"], sample["tools"])
             record = {
                 "conversation_id": sample["conversation_id"], "turn_index": sample["turn_index"],
                 "prompt_tokens": prompt_tokens[todo[j]], "new_tokens": output["new_tokens"],
@@ -156,14 +156,26 @@ def main() -> None:
                        run_fingerprint, rank, world_size, barrier)
         barrier()
         if rank == 0:
+            decoding = decoding_record(greedy_config(params.evaluate.max_new_tokens, stop_ids,
+                                                     tokenizer.pad_token_id))
             write_results(key, variant, params, samples, kept, run_fingerprint,
                           {"base": str(base_dir), "adapter": str(adapter) if adapter else None,
-                           "test_split_sha256": data_hash})
+                           "test_split_sha256": data_hash},
+                          {**decoding, "stop_tokens": family.stop_tokens,
+                           "checkpoint_generation_config_ignored": shipped_generation_config(base_dir),
+                           **dataclasses.asdict(params.evaluate)})
         barrier()
 
 
+def shipped_generation_config(base_dir: Path) -> dict:
+    """The checkpoint's generation_config.json, which evaluation deliberately does not apply."""
+    path = base_dir / "generation_config.json"
+    shipped = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {k: v for k, v in shipped.items() if k not in ("transformers_version", "_from_model_config")}
+
+
 def write_results(key: str, variant: str, params: Params, samples: list[dict], kept: list[int],
-                  run_fingerprint: str, sources: dict) -> None:
+                  run_fingerprint: str, sources: dict, decoding: dict) -> None:
     """The main process: merge every process's turns, score, write, log."""
     family = get_family(params.model(key).family)
     progress = progress_files(key, variant)
@@ -174,8 +186,7 @@ def write_results(key: str, variant: str, params: Params, samples: list[dict], k
         "family": family.name, "chat_template_sha256": hashlib.sha256(
             family.chat_template.encode()).hexdigest()[:16],
         "test_split": str(TEST_SPLIT),
-        "decoding": {"strategy": "greedy", "stop_tokens": family.stop_tokens,
-                     **dataclasses.asdict(params.evaluate)},
+        "decoding": decoding,
     }
     out_dir = results_dir(key)
     write_json(out_dir / f"{variant}.json", metrics)

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 from toolcall.chat import load_tool_model
+from toolcall.evaluation import greedy_config
 from toolcall.io import PipelineError, log, run_stage, write_json
 from toolcall.params import load_params
-from toolcall.parsing import PARSERS
 from toolcall.templates import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 
 PROBE_NEW_TOKENS = 32
@@ -39,9 +39,9 @@ def probe_prompt(family: Family) -> str:
 @torch.inference_mode()
 def greedy_tokens(model, tokenizer, prompt: str, stop_ids: list[int]) -> list[int]:
     ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(model.device)
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                         max_new_tokens=PROBE_NEW_TOKENS, eos_token_id=stop_ids,
-                         pad_token_id=tokenizer.pad_token_id)
+    # Passed, not installed as the model's own config: the model is saved afterwards.
+    config = greedy_config(PROBE_NEW_TOKENS, stop_ids, tokenizer.pad_token_id)
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config)
     return out[0, ids.shape[1]:].tolist()
 
 
@@ -73,7 +73,7 @@ def export(key: str, out_dir: Path, merge: bool) -> dict:
     reloaded = reloaded.to(tool_model.model.device).eval()
     reloaded_tokenizer = AutoTokenizer.from_pretrained(out_dir)
     got = greedy_tokens(reloaded, reloaded_tokenizer, prompt, stop_ids)
-    parsed = PARSERS[family.name](reloaded_tokenizer.decode(got, skip_special_tokens=False))
+    parsed = family.parse(reloaded_tokenizer.decode(got, skip_special_tokens=False), PROBE_TOOLS)
     check = {
         "model": key, "merged": merge, "folder": str(out_dir),
         "template_renders_training_format": template_is_equivalent(

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 from conftest import WEATHER_TOOL, run_stage
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, GenerationConfig
 
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
 from toolcall.evaluation import build_samples
@@ -59,6 +59,7 @@ class ScriptedModel:
         self.tokenizer, self.replies, self.prompts = tokenizer, list(replies), []
         self.stop_id = tokenizer.convert_tokens_to_ids(stop)
         self.device = torch.device("cpu")
+        self.generation_config = GenerationConfig()
 
     def generate(self, input_ids, streamer=None, **kwargs):
         self.prompts.append(self.tokenizer.decode(input_ids[0]))

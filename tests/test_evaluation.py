@@ -90,7 +90,7 @@ def test_fast_path_gives_plain_one_by_one_tokens_on_every_test_turn(tiny_project
     shapes = []
     generate = fast_model.generate
     fast_model.generate = lambda **kw: shapes.append(
-        (kw["input_ids"].shape[0], kw.get("max_cache_len"))) or generate(**kw)
+        (kw["input_ids"].shape[0], kw["generation_config"].max_cache_len)) or generate(**kw)
     batch = 7  # 24 test turns: 3 full batches and a short last one
     fast = outputs(fast_model, batch, static_cache=True)
     compiled_graphs = counters["stats"]["unique_graphs"]
@@ -103,3 +103,45 @@ def test_fast_path_gives_plain_one_by_one_tokens_on_every_test_turn(tiny_project
     # one cache shape for every batch, so the decode step is compiled once for the whole run
     assert len(shapes) == -(-len(prompts) // batch) and len(set(shapes)) == 1
     assert compiled_graphs == 1
+
+
+def test_decoding_is_greedy_whatever_the_checkpoint_ships(tmp_path, recwarn, caplog):
+    """A checkpoint whose generation_config.json asks for sampling and a repetition penalty
+    (as Qwen2.5-7B-Instruct's does) decodes exactly like one that ships nothing, silently."""
+    from transformers import GenerationConfig
+
+    fam = FAMILIES["qwen2.5"]
+    conversations = _conversations(8)
+    texts = [fam.render(*decode_conversation(c)).text for c in conversations]
+    shape = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 2048}
+    settings = {"vocab_size": 400, "seed": 0, "pretrain_steps": 20, "pretrain_batch_size": 4,
+                "pretrain_block_size": 64, "pretrain_learning_rate": 1e-2}
+    build_standin(fam, texts, texts, shape, settings, tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    prompts = [s["prompt"] for s in build_samples(conversations[:4], fam)]
+    stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)
+
+    def generate(shipped: GenerationConfig) -> list[str]:
+        model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
+        model.generation_config = shipped
+        done = dict(generate_greedy(model, tokenizer, prompts, stops, 16, batch_size=4))
+        return [done[i]["text"] for i in range(len(prompts))]
+
+    penalised = GenerationConfig(do_sample=True, temperature=0.7, top_p=0.8, top_k=20,
+                                 repetition_penalty=5.0, no_repeat_ngram_size=2)
+    caplog.set_level("WARNING")
+    got = generate(penalised)
+    assert got == generate(GenerationConfig())
+    # the penalty would have changed the tokens, had it applied
+    model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
+    ids = tokenizer(prompts[0], add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        raw = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                             max_new_tokens=16, repetition_penalty=5.0, no_repeat_ngram_size=2,
+                             eos_token_id=stops, pad_token_id=tokenizer.pad_token_id)
+    penalised_text = tokenizer.decode(cut_at_stop(raw[0, ids.shape[1]:].tolist(), set(stops))[0],
+                                      skip_special_tokens=False)
+    assert penalised_text != got[0]
+    assert not [w for w in recwarn if "generation" in str(w.message).lower()]
+    assert "do_sample" not in caplog.text and "temperature" not in caplog.text

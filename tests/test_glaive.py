@@ -5,7 +5,7 @@ import json
 from conftest import load_fixture
 
 from stages.prepare_dataset import clean_rows, split_conversations
-from toolcall.glaive import CleaningRules, decode_conversation
+from toolcall.glaive import KEEP_ALL, CleaningRules, decode_conversation
 
 DIRTY = load_fixture("dirty_glaive.json")
 
@@ -24,18 +24,19 @@ def test_every_dirty_row_gets_its_verdict():
 
 def test_repairs_are_counted():
     _, _, stats = clean_rows([DIRTY[2]["row"]], CleaningRules())
+    assert stats["rows_kept"] == 1
     assert stats["repaired_arguments_string_decoded"] == 1
     assert stats["repaired_whitespace_stripped"] == 1
     assert stats["repaired_tool_wrapped_to_openai_form"] == 1
 
 
-def test_rules_can_be_relaxed():
-    relaxed = CleaningRules(drop_unknown_arguments=False, drop_missing_required=False,
-                            drop_unoffered_calls=False)
-    reasons = {"argument_not_in_schema", "required_argument_missing", "call_name_not_offered"}
+def test_rules_can_be_relaxed_and_what_they_keep_is_counted():
+    reasons = {"argument_not_in_schema", "required_argument_missing", "call_name_not_offered",
+               "argument_type_mismatch", "argument_not_in_enum"}
     rows = [d["row"] for d in DIRTY if d["verdict"] in reasons]
-    kept, rejects, _ = clean_rows(rows, relaxed)
+    kept, rejects, stats = clean_rows(rows, KEEP_ALL)
     assert len(kept) == len(rows) and not rejects
+    assert {k.removeprefix("kept_") for k in stats if k.startswith("kept_")} == reasons
 
 
 def test_arguments_stay_json_strings_and_decode_to_the_source_keys():
@@ -50,16 +51,16 @@ def test_arguments_stay_json_strings_and_decode_to_the_source_keys():
 def test_duplicates_never_cross_the_split():
     rows = [d["row"] for d in DIRTY if d["verdict"] in ("kept", "duplicate")] * 5
     kept, _, stats = clean_rows(rows, CleaningRules())
-    train, test = split_conversations(kept, 0.5, seed=1)
+    train, test, _ = split_conversations(kept, 0.5, seed=1, threshold=0.95)
     contents = lambda split: {json.dumps(c["messages"]) + c["tools"] for c in split}  # noqa: E731
     assert not contents(train) & contents(test)
     assert stats["dropped_duplicate"] == len(rows) - len(kept)
 
 
 def test_split_is_seeded_and_complete():
-    kept, _, _ = clean_rows([{"conversations": [{"from": "human", "value": f"问题{i}"},
-                                                {"from": "gpt", "value": "答"}], "tools": ""}
-                             for i in range(50)], CleaningRules())
-    a = split_conversations(kept, 0.2, seed=3)
-    b = split_conversations(kept, 0.2, seed=3)
+    kept, _, _ = clean_rows([{"conversations": [{"from": "human", "value": f"第{i}个问题：{i * 7919}"},
+                                                {"from": "gpt", "value": f"答案是{i * 104729}"}],
+                              "tools": ""} for i in range(50)], CleaningRules())
+    a = split_conversations(kept, 0.2, seed=3, threshold=0.95)
+    b = split_conversations(kept, 0.2, seed=3, threshold=0.95)
     assert a == b and len(a[1]) == 10 and len(a[0]) + len(a[1]) == 50

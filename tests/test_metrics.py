@@ -3,7 +3,7 @@
 import pytest
 from conftest import WEATHER_TOOL
 
-from toolcall.evaluation import build_samples
+from toolcall.evaluation import build_samples, replay_gold
 from toolcall.glaive import CleaningRules, clean_row
 from toolcall.metrics import (
     LENIENT,
@@ -17,7 +17,7 @@ from toolcall.metrics import (
     score_turn,
     values_equal,
 )
-from toolcall.parsing import PARSERS, ParsedTurn
+from toolcall.parsing import ParsedTurn
 from toolcall.sample_data import make_sample
 from toolcall.templates import FAMILIES
 
@@ -97,21 +97,16 @@ def test_gold_replayed_scores_one_on_every_match_metric():
     assert metrics["schema_valid_rate"] == metrics["gold_schema_valid_rate"]
 
 
-def test_gold_text_through_the_real_parser_scores_one():
-    """Render each gold turn as the model would write it, parse it, score it."""
-    for family in FAMILIES:
-        samples = _samples(family, n=30)
-        fam = FAMILIES[family]
-        outputs = []
-        for s in samples:
-            full = fam.render(s["tools"], [s["gold"]]).text
-            bare = fam.render(s["tools"], [], add_generation_prompt=True).text
-            text = full[len(bare):]
-            for stop in fam.stop_tokens:
-                text = text.split(stop)[0]
-            outputs.append(PARSERS[family](text))
-        metrics = aggregate(_judge(samples, outputs))
-        assert metrics["call_exact_match"] == 1.0 and metrics["decision_f1"] == 1.0
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_gold_text_through_the_real_parser_scores_one(family):
+    """Each gold turn written as the model would write it, parsed by the family's parser."""
+    metrics = aggregate(replay_gold(_samples(family, n=80), FAMILIES[family]))
+    for name in ("call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1",
+                 "decision_accuracy", "format_valid_rate", "call_name_accuracy", "arg_value_f1",
+                 "text_rouge_l", "conversation_success_rate", "schema_valid_rate"):
+        assert metrics[name] == pytest.approx(1.0), name
+    assert metrics["turns"] == metrics["turns_call"] + metrics["turns_nocall_after_obs"] + \
+        metrics["turns_nocall_with_tools"] + metrics["turns_notools"]
 
 
 def test_never_calling_scores_half():
@@ -147,19 +142,22 @@ def test_call_without_tools_is_false_and_hallucinated():
     assert metrics["errors_spurious_call"] == 1
 
 
-@pytest.mark.parametrize("output, kind", [
-    ("", "malformed"),                       # GLM: empty output is not an answer
-    ("get_weather\n{\"city\": \"北", "malformed"),  # truncated at the token limit
-    ("\n北京今天晴。", "text"),
+@pytest.mark.parametrize("output, kind, calls", [
+    ("", "text", []),                                   # an empty answer, not a call attempt
+    ("get_weather\n{\"city\": \"北", "malformed", []),     # truncated at the token limit
+    ("\n北京今天晴。", "text", []),
+    ("北京明天晴。", "text", []),                        # prose without GLM's newline is text too
+    ('Answer\n{"a": 1}', "calls", [{"name": "Answer", "arguments": {"a": 1}}]),  # hallucinated
 ])
-def test_glm4_edge_outputs(output, kind):
-    assert PARSERS["glm4"](output).kind == kind
+def test_glm4_edge_outputs(output, kind, calls):
+    parsed = FAMILIES["glm4"].parse(output, [WEATHER_TOOL])
+    assert parsed.kind == kind and parsed.calls == calls
 
 
 def test_malformed_counts_as_a_decision_to_call():
     sample = {"conversation_id": "c", "stratum": "nocall_with_tools", "tools": [WEATHER_TOOL],
               "gold": {"role": "assistant", "content": "请问哪个城市？"}}
-    turn = score_turn(sample, PARSERS["glm4"]("get_weather\n{"))
+    turn = score_turn(sample, FAMILIES["glm4"].parse("get_weather\n{", [WEATHER_TOOL]))
     assert turn["predicted_call"] and turn["error_type"] == "spurious_call"
 
 

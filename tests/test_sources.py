@@ -148,3 +148,39 @@ def test_fetch_writes_the_pinned_commit_and_never_the_token(fake_hub, tmp_path, 
     written = "".join(p.read_text(errors="ignore") for p in project.rglob("*") if p.is_file())
     assert "hf_SECRET" not in written and "hf_SECRET" not in caplog.text
     assert "fetch-weights glm4-9b chat: hub ready" in caplog.text
+
+
+def test_json_lines_in_a_json_file_is_named_for_what_it_is(tmp_path):
+    lines = tmp_path / "rows.json"
+    lines.write_text(json.dumps({"conversations": []}) + "\n" + json.dumps({"conversations": []}))
+    with pytest.raises(PipelineError, match="JSON Lines.*rename it to .jsonl"):
+        prepare_dataset.load_source_rows(_dataset(str(lines)))
+
+
+def test_gzipped_local_files_are_read_and_never_taken_for_a_hub_id(tmp_path):
+    import gzip
+
+    row = {"conversations": [{"from": "human", "value": "你好"}, {"from": "gpt", "value": "好"}]}
+    for name, text in (("rows.json.gz", json.dumps([row])), ("rows.jsonl.gz", json.dumps(row))):
+        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as f:
+            f.write(text)
+        assert prepare_dataset.load_source_rows(_dataset(str(tmp_path / name))) == [row]
+    with pytest.raises(PipelineError, match="does not exist"):  # not a network hint
+        prepare_dataset.load_source_rows(_dataset(str(tmp_path / "missing.json.gz")))
+
+
+def test_too_few_rows_fail_after_writing_this_runs_rejects(tmp_path, monkeypatch):
+    """The error sends the user to rejects.jsonl: it must hold this run's reasons."""
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "bad.json"
+    source.write_text(json.dumps([{"conversations": [{"from": "users", "value": "a"}]}]))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["dataset"]["source"] = str(source)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    (tmp_path / "data" / "prepared").mkdir(parents=True)
+    (tmp_path / "data" / "prepared" / "rejects.jsonl").write_text('{"reason": "of an old run"}\n')
+    with pytest.raises(PipelineError, match="rejects.jsonl"):
+        prepare_dataset.main()
+    rejects = [json.loads(line) for line in
+               (tmp_path / "data" / "prepared" / "rejects.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejects] == ["unknown_role"]

@@ -56,8 +56,12 @@ def test_requests_are_greedy_token_ids_with_the_adapter(fake_vllm, tmp_path):
     results = dict(generate_vllm(tmp_path / "base", adapter, FakeTokenizer(), ["ab", "c"], STOP,
                                  max_new_tokens=5, max_model_len=100, seed=3))
     assert fake_vllm["requests"] == [{"prompt_token_ids": [97, 98]}, {"prompt_token_ids": [99]}]
-    assert fake_vllm["sampling"] == {"temperature": 0.0, "max_tokens": 5, "stop_token_ids": STOP,
+    # greedy, with every penalty neutral, and the checkpoint's generation_config.json ignored
+    assert fake_vllm["sampling"] == {"temperature": 0.0, "repetition_penalty": 1.0,
+                                     "presence_penalty": 0.0, "frequency_penalty": 0.0,
+                                     "max_tokens": 5, "stop_token_ids": STOP,
                                      "skip_special_tokens": False}
+    assert fake_vllm["engine"]["generation_config"] == "vllm"
     assert fake_vllm["lora"] == ("tuned", 1, str(adapter))
     engine = fake_vllm["engine"]
     assert engine["enable_lora"] and engine["max_lora_rank"] == 16

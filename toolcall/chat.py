@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 from transformers.generation.streamers import BaseStreamer
 
-from toolcall.evaluation import cut_at_stop, load_causal_lm
+from toolcall.evaluation import cut_at_stop, greedy_config, load_causal_lm, use_greedy
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
-from toolcall.parsing import CALLS, PARSERS
+from toolcall.parsing import CALLS
 from toolcall.templates import Family, get_family
 
 
@@ -111,12 +111,12 @@ def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
     output = tool_model.model.generate(
         input_ids=input_ids.to(tool_model.model.device), attention_mask=torch.ones_like(
             input_ids).to(tool_model.model.device),
-        do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_ids,
-        pad_token_id=tokenizer.pad_token_id, streamer=streamer)
+        generation_config=use_greedy(tool_model.model, greedy_config(
+            max_new_tokens, stop_ids, tokenizer.pad_token_id)), streamer=streamer)
     new_tokens, _ = cut_at_stop(output[0, input_ids.shape[1]:].tolist(), set(stop_ids))
-    parsed = PARSERS[family.name](tokenizer.decode(new_tokens, skip_special_tokens=False))
+    parsed = family.parse(tokenizer.decode(new_tokens, skip_special_tokens=False), tools)
     if parsed.kind == CALLS:
-        return {"role": "assistant", "content": "", "tool_calls": parsed.calls}
+        return {"role": "assistant", "content": parsed.content, "tool_calls": parsed.calls}
     return {"role": "assistant", "content": parsed.content}
 
 

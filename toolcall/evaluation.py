@@ -14,9 +14,10 @@ from typing import TextIO
 
 import torch
 from tqdm import tqdm
+from transformers import GenerationConfig
 
 from toolcall.glaive import decode_conversation
-from toolcall.metrics import stratum_of
+from toolcall.metrics import score_turn, stratum_of
 from toolcall.templates import Family
 
 
@@ -37,6 +38,15 @@ def build_samples(conversations: list[dict], family: Family) -> list[dict]:
                 "prompt": family.render(tools, messages[:k], add_generation_prompt=True).text,
             })
     return samples
+
+
+def replay_gold(samples: list[dict], family: Family) -> list[dict]:
+    """Each sample's gold turn written exactly as the model should write it, parsed by the
+    family's parser and scored: the evaluator's own ceiling, 1.0 on every match and decision
+    metric (docs/evaluation.md)."""
+    return [{"conversation_id": s["conversation_id"],
+             **score_turn(s, family.parse(family.assistant_text(s["gold"]), s["tools"]))}
+            for s in samples]
 
 
 def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bool]:
@@ -86,6 +96,33 @@ def load_tokenizer(base: str | Path, adapter: str | Path | None):
     return tokenizer
 
 
+def greedy_config(max_new_tokens: int, stop_ids: list[int], pad_id: int,
+                  **cache: object) -> GenerationConfig:
+    """Exactly greedy decoding that stops at the family's turn-ending tokens, with every
+    setting that could change greedy tokens stated. `use_greedy` makes it the model's own
+    generation config too: transformers fills each setting left unset from the checkpoint's
+    generation_config.json (Qwen2.5-7B-Instruct ships repetition_penalty 1.05 and sampling
+    settings), so nothing of that file may remain."""
+    return GenerationConfig(do_sample=False, num_beams=1, repetition_penalty=1.0,
+                            no_repeat_ngram_size=0, max_new_tokens=max_new_tokens,
+                            eos_token_id=list(stop_ids), pad_token_id=pad_id, **cache)
+
+
+def use_greedy(model, config: GenerationConfig) -> GenerationConfig:
+    """Make `config` the (in-memory) model's generation config; returns it for `generate`.
+    The model's compile settings are kept: they change how fast, not which tokens."""
+    config.compile_config = model.generation_config.compile_config
+    model.generation_config = config
+    return config
+
+
+def decoding_record(config: GenerationConfig) -> dict:
+    """The decoding settings in effect, as evaluation's metadata states them."""
+    keys = ["do_sample", "num_beams", "repetition_penalty", "no_repeat_ngram_size",
+            "max_new_tokens", "eos_token_id", "pad_token_id"]
+    return {"strategy": "greedy", **{k: getattr(config, k) for k in keys}}
+
+
 def generate_greedy(
     model, tokenizer, prompts: list[str], stop_ids: list[int], max_new_tokens: int,
     batch_size: int, desc: str = "generate", static_cache: bool = False,
@@ -130,6 +167,7 @@ def generate_token_batches(
     if static_cache and encoded:
         static = {"cache_implementation": "static",
                   "max_cache_len": static_width(max(map(len, encoded))) + max_new_tokens}
+    config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad, **static))
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
         width, rows = max(len(encoded[i]) for i in batch), batch
@@ -138,11 +176,8 @@ def generate_token_batches(
             rows = batch + [batch[-1]] * (static_rows - len(batch))
         input_ids, attention_mask = left_pad([encoded[i] for i in rows], width, pad, model.device)
         with torch.inference_mode():
-            output = model.generate(
-                input_ids=input_ids, attention_mask=attention_mask, do_sample=False,
-                max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad,
-                **static,
-            )
+            output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                    generation_config=config)
         for row, i in enumerate(batch):
             yield i, *cut_at_stop(output[row, width:].tolist(), stop_set)
 

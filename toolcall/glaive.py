@@ -10,8 +10,10 @@ strings on disk: Arrow would otherwise merge every row's argument keys into ever
 other row (filled with null). `decode_conversation` turns them back into dicts right
 before rendering.
 
-`clean_row` either returns the cleaned conversation and the repairs it made, or
-raises `RowRejected` with the reason; every reason is a stable key counted in stats.
+`clean_row` either returns the cleaned conversation and what it noted (repairs made, and
+schema violations kept because their switch is off), or raises `RowRejected` with the
+reason; every reason is a stable key counted in stats. Calls are validated by
+`toolcall.schema`, the same code that judges a model's calls in evaluation.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+
+from toolcall import schema
 
 ROLE_OF = {"human": "user", "gpt": "assistant", "function_call": "assistant", "observation": "tool"}
 
@@ -34,15 +38,34 @@ class RowRejected(ValueError):
 
 @dataclass(frozen=True)
 class CleaningRules:
-    """Switches for the rules that can be relaxed (params: dataset.cleaning)."""
+    """Switches for the rules that can be relaxed (params: dataset.cleaning). Each drops a row
+    whose gold call breaks the tool's schema in that way; a relaxed rule keeps the row and
+    counts it as `kept_<reason>`."""
 
-    drop_unknown_arguments: bool = True  # a call uses a key the schema does not have
-    drop_missing_required: bool = True  # a call lacks a required argument
     drop_unoffered_calls: bool = True  # a call names a tool that is not offered
+    drop_unknown_arguments: bool = True  # a call uses a key the schema does not declare
+    drop_missing_required: bool = True  # a call lacks a required argument (at any depth)
+    drop_type_mismatch: bool = True  # an argument has the wrong JSON type
+    drop_enum_violation: bool = True  # an argument is not one of its enum's values
+    drop_other_schema_violation: bool = True  # any other JSON Schema keyword fails
+
+    def drops(self, reason: str) -> bool:
+        return {
+            schema.UNOFFERED: self.drop_unoffered_calls,
+            schema.UNKNOWN_ARGUMENT: self.drop_unknown_arguments,
+            schema.MISSING_REQUIRED: self.drop_missing_required,
+            schema.WRONG_TYPE: self.drop_type_mismatch,
+            schema.NOT_IN_ENUM: self.drop_enum_violation,
+            schema.OTHER_VIOLATION: self.drop_other_schema_violation,
+        }[reason]
+
+
+KEEP_ALL = CleaningRules(False, False, False, False, False, False)
 
 
 def parse_tools(raw: str | list | None) -> tuple[list[dict], list[str]]:
-    """glaive's tools field -> OpenAI-form tools, plus the repairs made."""
+    """glaive's tools field -> OpenAI-form tools with valid JSON Schema parameters, plus the
+    repairs made (`toolcall.schema.repair_parameters`)."""
     repairs = []
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return [], []
@@ -53,7 +76,7 @@ def parse_tools(raw: str | list | None) -> tuple[list[dict], list[str]]:
             raise RowRejected("tools_unparseable", f"tools is not JSON ({e.msg})") from None
     if not isinstance(raw, list):
         raise RowRejected("tools_unparseable", "tools is not a JSON list")
-    tools = []
+    tools, names = [], set()
     for tool in raw:
         if isinstance(tool, dict) and "function" not in tool:
             tool = {"type": "function", "function": tool}
@@ -61,6 +84,18 @@ def parse_tools(raw: str | list | None) -> tuple[list[dict], list[str]]:
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise RowRejected("tool_without_name", f"tool {json.dumps(tool, ensure_ascii=False)[:80]}")
+        if function["name"] in names:  # which schema would a call of that name follow?
+            raise RowRejected("tool_name_duplicated", f"two tools are named {function['name']!r}")
+        names.add(function["name"])
+        parameters = function.get("parameters")
+        if parameters is not None and schema.schema_error(parameters):
+            fixed, fixes = schema.repair_parameters(parameters) if isinstance(parameters, dict) \
+                else (parameters, [])
+            error = schema.schema_error(fixed)
+            if error:
+                raise RowRejected("tool_schema_invalid", f"{function['name']}: {error}")
+            tool = {**tool, "function": {**function, "parameters": fixed}}
+            repairs += fixes
         tools.append(tool)
     return tools, sorted(set(repairs))
 
@@ -77,7 +112,10 @@ def parse_call_value(value: str) -> tuple[list[dict], list[str]]:
     for call in payload:
         if not isinstance(call, dict) or not isinstance(call.get("name"), str):
             raise RowRejected("call_unparseable", "call has no string name")
-        arguments = call.get("arguments", {})
+        if "arguments" not in call:  # only a function without parameters can be called so
+            call = {**call, "arguments": {}}
+            repairs.append("missing_arguments_set_empty")
+        arguments = call["arguments"]
         if isinstance(arguments, str):  # a JSON string of arguments: decode once
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
@@ -92,22 +130,6 @@ def parse_call_value(value: str) -> tuple[list[dict], list[str]]:
     return calls, repairs
 
 
-def check_call_against_tools(call: dict, tools: list[dict], rules: CleaningRules) -> None:
-    functions = {t["function"]["name"]: t["function"] for t in tools}
-    if call["name"] not in functions:
-        if rules.drop_unoffered_calls:
-            raise RowRejected("call_name_not_offered", f"calls {call['name']!r}")
-        return
-    parameters = functions[call["name"]].get("parameters") or {}
-    properties = parameters.get("properties") or {}
-    unknown = sorted(set(call["arguments"]) - set(properties))
-    if unknown and rules.drop_unknown_arguments:
-        raise RowRejected("argument_not_in_schema", f"{call['name']} got {unknown}")
-    missing = [k for k in parameters.get("required") or [] if k not in call["arguments"]]
-    if missing and rules.drop_missing_required:
-        raise RowRejected("required_argument_missing", f"{call['name']} lacks {missing}")
-
-
 # Which roles may come right before each glaive turn.
 ALLOWED_AFTER = {
     "human": {None, "gpt"},
@@ -118,11 +140,13 @@ ALLOWED_AFTER = {
 
 
 def clean_row(row: dict, rules: CleaningRules) -> tuple[dict, list[str]]:
-    """One glaive row -> (neutral conversation without id, repairs); raises RowRejected."""
+    """One glaive row -> (neutral conversation without id, notes); raises RowRejected.
+    Notes are stats keys: `repaired_<what>` and `kept_<schema violation>`."""
     if not isinstance(row, dict) or not isinstance(row.get("conversations"), list):
         raise RowRejected("no_conversations", "row has no 'conversations' list")
     tools, repairs = parse_tools(row.get("tools"))
     messages: list[dict] = []
+    kept: list[str] = []
     previous = None
     for turn in row["conversations"]:
         source = turn.get("from") if isinstance(turn, dict) else None
@@ -141,7 +165,11 @@ def clean_row(row: dict, rules: CleaningRules) -> tuple[dict, list[str]]:
             calls, call_repairs = parse_call_value(value)
             repairs += call_repairs
             for call in calls:
-                check_call_against_tools(call, tools, rules)
+                for reason in schema.call_violations(call, tools):
+                    if rules.drops(reason):
+                        raise RowRejected(reason, f"{call['name']}: "
+                                          f"{json.dumps(call['arguments'], ensure_ascii=False)[:80]}")
+                    kept.append(f"kept_{reason}")
             stored = [
                 {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)}
                 for c in calls
@@ -153,7 +181,7 @@ def clean_row(row: dict, rules: CleaningRules) -> tuple[dict, list[str]]:
     if previous not in {"gpt", "function_call"}:
         raise RowRejected("ends_without_assistant", f"last turn is {previous}")
     conversation = {"tools": json.dumps(tools, ensure_ascii=False), "messages": messages}
-    return conversation, sorted(set(repairs))
+    return conversation, [f"repaired_{r}" for r in sorted(set(repairs))] + sorted(set(kept))
 
 
 def conversation_key(conversation: dict) -> str:

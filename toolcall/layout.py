@@ -7,6 +7,8 @@ from pathlib import Path
 PREPARED = Path("data/prepared")
 TRAIN_SPLIT = PREPARED / "train.jsonl"
 TEST_SPLIT = PREPARED / "test.jsonl"
+REJECTS = PREPARED / "rejects.jsonl"
+DATASET_METRICS = Path("metrics/dataset.json")
 # Every per-model result lies under this folder, so compare-models can depend on it
 # whatever models and variants params.yaml lists.
 RESULTS = Path("metrics/models")

@@ -13,10 +13,8 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 
-import jsonschema
-
 from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
-from toolcall.templates import function_of
+from toolcall.schema import call_violations, drop_nulls, function_of
 
 STRICT, LENIENT, SOFT = "strict", "lenient", "soft"
 STRATA = ["call", "nocall_after_obs", "nocall_with_tools", "notools"]
@@ -106,11 +104,6 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
-def drop_nulls(arguments: dict) -> dict:
-    """A key whose value is null counts as absent."""
-    return {k: v for k, v in arguments.items() if v is not None}
-
-
 def values_equal(pred: object, gold: object, level: str = STRICT) -> bool:
     """Value equality at one of three levels (strict, lenient, soft); see eval-spec."""
     if isinstance(gold, dict) or isinstance(pred, dict):
@@ -181,16 +174,8 @@ def _pair_calls(pred: list[dict], gold: list[dict]) -> list[tuple[dict | None, d
 
 
 def schema_valid(call: dict, tools: list[dict]) -> bool:
-    schemas = {function_of(t)["name"]: function_of(t).get("parameters") or {} for t in tools}
-    if call["name"] not in schemas:
-        return False
-    try:
-        jsonschema.validate(drop_nulls(call["arguments"]), schemas[call["name"]])
-    except jsonschema.ValidationError:
-        return False
-    except jsonschema.SchemaError:
-        return False
-    return True
+    """The call passes the validator cleaning applied to the gold calls (toolcall.schema)."""
+    return not call_violations(call, tools)
 
 
 def error_type(stratum: str, parsed: ParsedTurn, gold_calls: list[dict]) -> str:

@@ -36,6 +36,7 @@ class DatasetParams:
     cleaning: CleaningRules
     over_length: str  # rows over a model's max_length: "drop" or "split" at user turns
     max_over_length_share: float  # fail when more rows than this exceed a model's max_length
+    near_duplicate_similarity: float  # conversations at least this similar share a split
     max_rows: int | None = None
 
     def validate(self, key: str) -> None:
@@ -45,6 +46,8 @@ class DatasetParams:
                "'drop' or 'split'")
         _check(0 <= self.max_over_length_share <= 1, f"{key}.max_over_length_share",
                self.max_over_length_share, "a share between 0 and 1")
+        _check(0 < self.near_duplicate_similarity <= 1, f"{key}.near_duplicate_similarity",
+               self.near_duplicate_similarity, "a similarity in (0, 1]; 1 groups exact copies only")
         _check(self.max_rows is None or self.max_rows > 0, f"{key}.max_rows", self.max_rows,
                "a positive integer or null")
 
@@ -67,9 +70,10 @@ class StandinParams:
 
     def validate(self, key: str) -> None:
         _check(self.pretrain_steps >= 0, f"{key}.pretrain_steps", self.pretrain_steps, ">= 0")
-        for name in ("pretrain_conversations", "pretrain_batch_size", "pretrain_block_size", "pretrain_learning_rate",
-                     "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "num_key_value_heads", "intermediate_size", "max_position_embeddings"):
+        for name in ("pretrain_conversations", "pretrain_batch_size", "pretrain_block_size",
+                     "pretrain_learning_rate", "vocab_size", "hidden_size", "num_hidden_layers",
+                     "num_attention_heads", "num_key_value_heads", "intermediate_size",
+                     "max_position_embeddings"):
             _check(getattr(self, name) > 0, f"{key}.{name}", getattr(self, name), "> 0")
         _check(self.hidden_size % self.num_attention_heads == 0, f"{key}.hidden_size",
                self.hidden_size, "a multiple of num_attention_heads")

@@ -21,6 +21,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toolcall.parsing import ParsedTurn, parse_glm4, parse_qwen2_5
+from toolcall.schema import function_of
+
 
 @dataclass
 class Rendered:
@@ -45,11 +48,6 @@ def dump_arguments(arguments: dict | str) -> str:
     if isinstance(arguments, str):  # already JSON: never encode twice
         return arguments
     return json.dumps(arguments, ensure_ascii=False)
-
-
-def function_of(tool: dict) -> dict:
-    """The bare `{name, description, parameters}` of an OpenAI-form or bare tool."""
-    return tool.get("function", tool) if isinstance(tool, dict) else tool
 
 
 # --------------------------------------------------------------------------- GLM-4
@@ -79,6 +77,14 @@ def render_glm4_call(call: dict) -> str:
     return f"{call['name']}\n{dump_arguments(call['arguments'])}"
 
 
+def glm4_assistant_text(message: dict) -> str:
+    """An assistant message as GLM-4 writes it after `<|assistant|>`, up to the token that ends
+    the turn: an answer as `\n{text}`, calls as `name\n{json}`, joined by `<|assistant|>`."""
+    calls = message.get("tool_calls") or []
+    parts = ["\n" + (message.get("content") or "")] if message.get("content") or not calls else []
+    return "<|assistant|>".join(parts + [render_glm4_call(call) for call in calls])
+
+
 def render_glm4(
     tools: list[dict], messages: list[dict], add_generation_prompt: bool = False
 ) -> Rendered:
@@ -97,15 +103,7 @@ def render_glm4(
             out.add("\n" + message["content"])
         elif role == "assistant":
             out.add("<|assistant|>")
-            calls = message.get("tool_calls") or []
-            if message.get("content") or not calls:
-                out.add("\n" + message.get("content", ""), trained=True)
-                if calls:
-                    out.add("<|assistant|>", trained=True)
-            for i, call in enumerate(calls):
-                if i:
-                    out.add("<|assistant|>", trained=True)
-                out.add(render_glm4_call(call), trained=True)
+            out.add(glm4_assistant_text(message), trained=True)
         else:
             raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
         previous_is_assistant = role == "assistant"
@@ -173,6 +171,13 @@ def render_qwen_call(call: dict) -> str:
     return f'<tool_call>\n{{"name": "{call["name"]}", "arguments": {arguments}}}\n</tool_call>'
 
 
+def qwen2_5_assistant_text(message: dict) -> str:
+    """An assistant message as Qwen2.5 writes it after `<|im_start|>assistant\n`, up to
+    `<|im_end|>`: its text, then one `<tool_call>` block per call, joined by newlines."""
+    parts = [message["content"]] if message.get("content") else []
+    return "\n".join(parts + [render_qwen_call(c) for c in message.get("tool_calls") or []])
+
+
 def render_qwen2_5(
     tools: list[dict], messages: list[dict], add_generation_prompt: bool = False
 ) -> Rendered:
@@ -194,10 +199,8 @@ def render_qwen2_5(
             if i == len(messages) - 1 or messages[i + 1]["role"] != "tool":
                 out.add("<|im_end|>\n")
         elif role == "assistant":
-            parts = [message["content"]] if message.get("content") else []
-            parts += [render_qwen_call(c) for c in message.get("tool_calls") or []]
             out.add("<|im_start|>assistant\n")
-            out.add("\n".join(parts) + "<|im_end|>", trained=True)
+            out.add(qwen2_5_assistant_text(message) + "<|im_end|>", trained=True)
             out.add("\n")
         else:
             raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
@@ -249,6 +252,10 @@ class Family:
 
     name: str
     render: Callable[..., Rendered]
+    # An assistant message as the model writes it (what generation should produce), and the
+    # parser that reads such text back: parse(assistant_text(m), tools) gives m's text and calls.
+    assistant_text: Callable[[dict], str]
+    parse: Callable[[str, list[dict]], ParsedTurn]
     chat_template: str
     special_tokens: list[str]
     stop_tokens: list[str]
@@ -259,6 +266,8 @@ FAMILIES: dict[str, Family] = {
     "glm4": Family(
         name="glm4",
         render=render_glm4,
+        assistant_text=glm4_assistant_text,
+        parse=parse_glm4,
         chat_template=GLM4_CHAT_TEMPLATE,
         special_tokens=["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>",
                         "<|assistant|>", "<|observation|>"],
@@ -268,6 +277,8 @@ FAMILIES: dict[str, Family] = {
     "qwen2.5": Family(
         name="qwen2.5",
         render=render_qwen2_5,
+        assistant_text=qwen2_5_assistant_text,
+        parse=parse_qwen2_5,
         chat_template=QWEN2_5_CHAT_TEMPLATE,
         special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<tool_call>",
                         "</tool_call>"],

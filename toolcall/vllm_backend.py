@@ -19,7 +19,10 @@ from toolcall.io import PipelineError, read_json
 def engine_arguments(base_dir: Path, adapter: Path | None, max_model_len: int, seed: int) -> dict:
     """Keyword arguments of vllm.LLM for this evaluation."""
     arguments = {"model": str(base_dir), "tokenizer": str(adapter or base_dir), "dtype": "bfloat16",
-                 "seed": seed, "max_model_len": max_model_len, "enable_prefix_caching": True}
+                 "seed": seed, "max_model_len": max_model_len, "enable_prefix_caching": True,
+                 # vLLM's own defaults, not the checkpoint's generation_config.json (which
+                 # would add e.g. Qwen2.5-7B-Instruct's repetition_penalty 1.05)
+                 "generation_config": "vllm"}
     if adapter is not None:
         config = read_json(adapter / "adapter_config.json")
         if config.get("modules_to_save"):
@@ -31,7 +34,8 @@ def engine_arguments(base_dir: Path, adapter: Path | None, max_model_len: int, s
 
 def sampling_arguments(max_new_tokens: int, stop_ids: list[int]) -> dict:
     """Keyword arguments of vllm.SamplingParams: greedy, stopping at the family's tokens."""
-    return {"temperature": 0.0, "max_tokens": max_new_tokens, "stop_token_ids": stop_ids,
+    return {"temperature": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
+            "frequency_penalty": 0.0, "max_tokens": max_new_tokens, "stop_token_ids": stop_ids,
             "skip_special_tokens": False}
 
 
