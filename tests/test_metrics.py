@@ -1,4 +1,4 @@
-"""Equality rules, edge cases and sanity properties of the tool-call metrics (eval-spec)."""
+"""Equality rules, edge cases and sanity properties of the tool-call metrics (docs/evaluation.md)."""
 
 import pytest
 from conftest import WEATHER_TOOL

@@ -1,4 +1,4 @@
-"""Scoring generated assistant turns against gold (see docs in README, eval-spec).
+"""Scoring generated assistant turns against gold (rules: docs/evaluation.md).
 
 Pure functions: `score_turn` judges one turn, `aggregate` turns the judged turns into
 one flat dict of numbers (counts always present, None for an empty denominator), and
@@ -105,7 +105,7 @@ def _as_bool(value: object) -> bool | None:
 
 
 def values_equal(pred: object, gold: object, level: str = STRICT) -> bool:
-    """Value equality at one of three levels (strict, lenient, soft); see eval-spec."""
+    """Value equality at one of three levels (strict, lenient, soft): docs/evaluation.md."""
     if isinstance(gold, dict) or isinstance(pred, dict):
         if not (isinstance(gold, dict) and isinstance(pred, dict)):
             return False
