@@ -1,4 +1,4 @@
-"""Generation speed of evaluate-toolcall's own path (toolcall.evaluation.generate_token_batches),
+"""Generation speed of the generate stage's own path (toolcall.evaluation.generate_token_batches),
 plain against fast, side by side.
 
     python -m benchmarks.generate_speed                      # GPU: both real shapes

@@ -1,4 +1,4 @@
-"""How much prefill prefix reuse could save in evaluate-toolcall: the share of prompt tokens
+"""How much prefill prefix reuse could save in the generate stage: the share of prompt tokens
 that an earlier prompt already holds.
 
     python -m benchmarks.prefix_sharing --model glm4-9b
@@ -19,11 +19,11 @@ import argparse
 import json
 from pathlib import Path
 
-from toolcall.evaluation import build_samples
 from toolcall.io import read_jsonl
 from toolcall.layout import TEST_SPLIT, weights_dir
 from toolcall.params import load_params
 from toolcall.templates import get_family
+from toolcall.turns import build_samples
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

@@ -22,14 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_text
-from toolcall.layout import results_dir
+from toolcall.layout import PLOTS, compare_file, results_dir
 from toolcall.metrics import ERROR_TYPES, HEADLINE
 from toolcall.params import Params, load_params
 from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_html_table, to_markdown
 
 DIAGNOSTICS = ["format_valid_rate", "call_name_accuracy", "call_lenient_match",
                "arg_value_f1", "hallucinated_function_rate", "conversation_success_rate"]
-PLOTS = Path("metrics/plots")
 FAILED_TURNS_SHOWN = 5  # per tuned model in the HTML report
 
 
@@ -73,7 +72,7 @@ def load_results(params: Params) -> dict[str, dict]:
         for variant in variants_of(params, key):
             path = folder / f"{variant}.json"
             if not path.exists():
-                stage = "evaluate-chat-reference" if variant == "chat" else "evaluate-toolcall"
+                stage = "score-chat-reference" if variant == "chat" else "score"
                 raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")
             results[key][variant] = read_json(path)
             results[key][f"{variant}.meta"] = read_json(folder / f"{variant}.meta.json")
@@ -189,17 +188,17 @@ def main() -> None:
     runs = runs_of(params)
     settings = {k: model_settings(params, k) for k in params.models}
     tables = build_tables(results, runs, settings)
-    write_json("metrics/compare.json", build_numbers(results, runs))
+    write_json(compare_file("json"), build_numbers(results, runs))
     headline = tables[0]
-    write_text("metrics/compare.csv",
+    write_text(compare_file("csv"),
                pd.DataFrame(headline.rows, columns=headline.columns).to_csv(index=False))
-    write_text("metrics/compare.md", "\n".join(to_markdown(t) for t in tables))
+    write_text(compare_file("md"), "\n".join(to_markdown(t) for t in tables))
     for name, rows in plot_rows(results, runs).items():
         write_text(PLOTS / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
-    write_text("metrics/compare.html", build_html(results, runs, tables))
+    write_text(compare_file("html"), build_html(results, runs, tables))
     best = max(params.models, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
-    log.info("compare-models: %d runs; best tuned tool_score: %s (%s); report in "
-             "metrics/compare.html", len(runs), best, _cell(results[best]["tuned"].get("tool_score")))
+    log.info("compare-models: %d runs; best tuned tool_score: %s (%s); report in %s", len(runs),
+             best, _cell(results[best]["tuned"].get("tool_score")), compare_file("html"))
 
 
 if __name__ == "__main__":

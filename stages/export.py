@@ -25,6 +25,7 @@ import torch
 from toolcall.chat import load_tool_model
 from toolcall.evaluation import greedy_config
 from toolcall.io import PipelineError, log, run_stage, write_json
+from toolcall.layout import export_dir
 from toolcall.params import load_params
 from toolcall.templates import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 
@@ -95,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     params.model(args.model)
-    out_dir = Path(args.out or Path("models") / args.model / "export")
+    out_dir = Path(args.out) if args.out else export_dir(args.model)
     check = export(args.model, out_dir, params.export.merge)
     log.info("export %s: %s in %s; template ok, greedy tokens match, probe parsed as %s",
              args.model, "merged model" if check["merged"] else "adapter", out_dir,

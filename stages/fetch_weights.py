@@ -20,7 +20,7 @@ from pathlib import Path
 
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import PipelineError, log, run_stage, write_json
-from toolcall.layout import weights_dir
+from toolcall.layout import manifest_file, weights_dir
 from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
 from toolcall.sample_data import make_sample
 from toolcall.templates import get_family
@@ -111,7 +111,7 @@ def main() -> None:
     else:
         manifest = download_from_hub(model, out_dir)
     check_checkpoint(out_dir)
-    write_json(out_dir.with_name(f"{args.variant}.manifest.json"), manifest)
+    write_json(manifest_file(args.model, args.variant), manifest)
     log.info("fetch-weights %s %s: %s ready in %s", args.model, args.variant, manifest["source"],
              out_dir)
 

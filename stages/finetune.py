@@ -30,7 +30,15 @@ from toolcall.io import (
     write_json,
     write_text,
 )
-from toolcall.layout import TEST_SPLIT, TRAIN_SPLIT, adapter_dir, checkpoints_dir, results_dir, weights_dir
+from toolcall.layout import (
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    adapter_dir,
+    checkpoints_dir,
+    manifest_file,
+    results_dir,
+    weights_dir,
+)
 from toolcall.lengths import fit_to_length
 from toolcall.params import Params, load_params
 from toolcall.templates import get_family, template_is_equivalent
@@ -152,7 +160,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
         {"seed": params.seed, "train": train_params, "lora": lora, "model": model_params,
          "over_length": policy},
         [TRAIN_SPLIT, TEST_SPLIT, base_dir / "config.json",
-         base_dir.with_name("base.manifest.json")])
+         manifest_file(key)])
     with config.main_process_first(desc="checkpoint check"):  # the main process clears first
         checkpoint = resume_point(checkpoints_dir(key), run_fingerprint)
     if checkpoint:

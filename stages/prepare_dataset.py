@@ -1,5 +1,8 @@
 """prepare-dataset: glaive rows -> cleaned neutral conversations, split train/test.
 
+Reads the source that resolve-dataset pinned in data/prepared/source.json (that local
+file's bytes, or that hub commit).
+
 Writes data/prepared/{train,test}.jsonl, data/prepared/rejects.jsonl (every dropped row
 with its reason) and metrics/dataset.json (rows in, kept, dropped, repaired and kept
 despite a relaxed rule, by reason; near-duplicate groups and test conversations that
@@ -8,15 +11,13 @@ still have a train neighbour, which must be 0).
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import Counter
-from pathlib import Path
 
 from toolcall.glaive import CleaningRules, RowRejected, clean_row, conversation_key
-from toolcall.io import PipelineError, log, run_stage, write_json, write_jsonl
-from toolcall.layout import DATASET_METRICS, REJECTS, TEST_SPLIT, TRAIN_SPLIT
-from toolcall.params import DatasetParams, load_params
+from toolcall.io import PipelineError, log, read_json, run_stage, write_json, write_jsonl
+from toolcall.layout import DATASET_METRICS, REJECTS, SOURCE_MANIFEST, TEST_SPLIT, TRAIN_SPLIT
+from toolcall.params import load_params
+from toolcall.sources import load_rows
 from toolcall.splitting import (
     group_summary,
     near_duplicate_groups,
@@ -24,63 +25,6 @@ from toolcall.splitting import (
     similarity_text,
     split_by_group,
 )
-
-LOCAL_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
-
-
-def is_local(source: str) -> bool:
-    """A file path (existing or not, by its name) rather than a hub data set id."""
-    return Path(source).exists() or source.endswith(LOCAL_SUFFIXES) or source.startswith(("/", ".", "~"))
-
-
-def read_local_rows(path: Path) -> list[dict]:
-    """glaive rows from a .json (one list) or .jsonl (one row a line) file, either gzipped."""
-    if not path.is_file():
-        raise PipelineError(f"dataset.source {path} does not exist: point it at a glaive-format "
-                            f"file ({', '.join(LOCAL_SUFFIXES)}) or a hub data set id")
-    if not path.name.endswith(LOCAL_SUFFIXES):
-        raise PipelineError(f"dataset.source {path}: name it by its format, one of {LOCAL_SUFFIXES}")
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        text = f.read()
-    lines = path.name.removesuffix(".gz").endswith(".jsonl")
-    # Parse JSONL line by line so an error names the file's own line number.
-    documents = enumerate(text.splitlines(), 1) if lines else [(0, text)]
-    rows = []
-    for number, document in documents:
-        if not document.strip():
-            continue
-        try:
-            parsed = json.loads(document)
-        except json.JSONDecodeError as e:
-            if not lines and e.msg == "Extra data" and text.lstrip().startswith("{"):
-                raise PipelineError(f"{path} holds one JSON object per line (JSON Lines): rename "
-                                    "it to .jsonl") from None
-            raise PipelineError(f"{path} is not valid JSON (line {number or e.lineno}): {e.msg}; "
-                                "fix or remove that line") from None
-        if lines:
-            rows.append(parsed)
-        elif isinstance(parsed, list):
-            rows = parsed
-        else:
-            raise PipelineError(f"{path} must hold a JSON list of glaive rows")
-    return rows
-
-
-def load_source_rows(dataset: DatasetParams) -> list[dict]:
-    """glaive rows from a local file or a Hugging Face Hub data set."""
-    if is_local(dataset.source):
-        return read_local_rows(Path(dataset.source).expanduser())
-    from datasets import load_dataset  # noqa: PLC0415 (only the hub path needs it)
-
-    try:
-        rows = load_dataset(dataset.source, revision=dataset.hub_revision, split=dataset.hub_split)
-    except Exception as e:  # offline, unknown id, gated: say what was tried
-        raise PipelineError(
-            f"could not load hub data set {dataset.source}@{dataset.hub_revision} "
-            f"({type(e).__name__}: {e}); check the network and HF_TOKEN, or set dataset.source "
-            "to a local file") from None
-    return list(rows)
 
 
 def clean_rows(rows: list[dict], rules: CleaningRules) -> tuple[list[dict], list[dict], dict]:
@@ -123,7 +67,7 @@ def split_conversations(kept: list[dict], test_fraction: float, seed: int,
 def main() -> None:
     params = load_params()
     dataset = params.dataset
-    rows = load_source_rows(dataset)
+    rows = load_rows(read_json(SOURCE_MANIFEST), dataset.hub_split)
     if dataset.max_rows is not None:
         rows = rows[: dataset.max_rows]
     kept, rejects, stats = clean_rows(rows, dataset.cleaning)

@@ -80,7 +80,8 @@ def load_fixture(name: str):
 TINY = {
     "standin": {"vocab_size": 400, "hidden_size": 32, "num_hidden_layers": 1,
                 "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 64,
-                "pretrain_steps": 3, "pretrain_batch_size": 2, "pretrain_block_size": 64},
+                "pretrain_conversations": 200, "pretrain_steps": 3, "pretrain_batch_size": 2,
+                "pretrain_block_size": 64},
     "standin_train": {"max_steps": 3, "per_device_train_batch_size": 2, "logging_steps": 1,
                       "eval_steps": 2, "save_steps": 2},
     "evaluate": {"max_new_tokens": 8, "batch_size": 8, "bootstrap_samples": 20},
@@ -112,6 +113,7 @@ def tiny_project(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "data" / "sample", root / "data" / "sample")
     shutil.copytree(ROOT / "configs", root / "configs")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(), allow_unicode=True), "utf-8")
+    run_stage(["stages.resolve_dataset"], root)
     run_stage(["stages.prepare_dataset"], root)
     for key in ("glm4-9b", "qwen2_5-7b"):
         run_stage(["stages.fetch_weights", "--model", key], root)

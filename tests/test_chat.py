@@ -10,9 +10,9 @@ from conftest import WEATHER_TOOL, run_stage
 from transformers import AutoModelForCausalLM, GenerationConfig
 
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
-from toolcall.evaluation import build_samples
 from toolcall.io import PipelineError, read_jsonl
 from toolcall.templates import FAMILIES, render_glm4_call
+from toolcall.turns import build_samples
 
 MODELS = {"glm4-9b": "glm4", "qwen2_5-7b": "qwen2.5"}
 

@@ -1,6 +1,6 @@
 """Two processes (torchrun + gloo on the CPU, as accelerate would start them on GPUs)
 give what one process gives: the same losses with the same global batch, one adapter,
-and the same evaluation files."""
+and the same generations."""
 
 import csv
 import shutil
@@ -63,14 +63,14 @@ def test_only_one_process_writes_the_outputs(runs):
     assert not (two / "models" / KEY / "checkpoints").exists()
 
 
-def test_two_process_evaluation_writes_what_one_process_writes(runs):
+def test_two_process_generation_writes_what_one_process_writes(runs):
     one, _ = runs
-    results = one / "metrics" / "models" / KEY
-    run_stage(["stages.evaluate_toolcall", "--model", KEY], one)
+    results = one / "generations" / KEY
+    run_stage(["stages.generate", "--model", KEY], one)
     single = {p.name: p.read_text() for p in results.glob("*.*")}
     _set_processes(one, 2)
-    output = run_stage(["stages.evaluate_toolcall", "--model", KEY], one)
+    output = run_stage(["stages.generate", "--model", KEY], one)
     assert "launching 2 processes" in output
     sharded = {p.name: p.read_text() for p in results.glob("*.*")}
-    assert sharded == single
+    assert sharded == single and len(single) == 4  # base, tuned: generations and meta
     assert not list((one / "models" / KEY / "progress").glob("*"))

@@ -7,12 +7,13 @@ from torch._dynamo.utils import counters
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.generation.configuration_utils import CompileConfig
 
-from toolcall.evaluation import build_samples, cut_at_stop, generate_greedy, load_causal_lm
+from toolcall.evaluation import cut_at_stop, generate_greedy, load_causal_lm
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_jsonl
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
 from toolcall.templates import FAMILIES
+from toolcall.turns import build_samples
 
 
 def _conversations(n):
@@ -145,3 +146,35 @@ def test_decoding_is_greedy_whatever_the_checkpoint_ships(tmp_path, recwarn, cap
     assert penalised_text != got[0]
     assert not [w for w in recwarn if "generation" in str(w.message).lower()]
     assert "do_sample" not in caplog.text and "temperature" not in caplog.text
+
+
+def test_one_model_is_resident_at_a_time(tiny_project, tmp_path, monkeypatch):
+    """The generate stage frees base before it loads tuned: two 9B models do not fit a GPU
+    that trains one."""
+    import gc
+    import shutil
+    import weakref
+
+    from stages import generate
+    from toolcall.params import load_params
+
+    root = tmp_path / "p"
+    shutil.copytree(tiny_project, root)
+    monkeypatch.chdir(root)
+    base = root / "models" / "glm4-9b" / "base"
+    lora = LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)
+    adapter = root / "models" / "glm4-9b" / "adapter"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), lora).save_pretrained(adapter)
+    AutoTokenizer.from_pretrained(base).save_pretrained(adapter)
+    alive, loaded = [], []
+
+    def tracked_load(*args, **kwargs):
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in loaded))
+        model = load_causal_lm(*args, **kwargs)
+        loaded.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(generate, "load_causal_lm", tracked_load)
+    generate.generate_variants("glm4-9b", ["base", "tuned"], load_params())
+    assert alive == [0, 0] and len(loaded) == 2

@@ -3,7 +3,6 @@
 import pytest
 from conftest import WEATHER_TOOL
 
-from toolcall.evaluation import build_samples, replay_gold
 from toolcall.glaive import CleaningRules, clean_row
 from toolcall.metrics import (
     LENIENT,
@@ -13,6 +12,7 @@ from toolcall.metrics import (
     bleu4,
     bootstrap_intervals,
     calls_equal,
+    replay_gold,
     rouge_l_f1,
     score_turn,
     values_equal,
@@ -20,6 +20,7 @@ from toolcall.metrics import (
 from toolcall.parsing import ParsedTurn
 from toolcall.sample_data import make_sample
 from toolcall.templates import FAMILIES
+from toolcall.turns import build_samples
 
 
 @pytest.mark.parametrize("pred, gold, strict, lenient", [

@@ -6,9 +6,9 @@ import random
 import pytest
 from conftest import load_fixture
 
-from toolcall.evaluation import build_samples, replay_gold
-from toolcall.metrics import aggregate
+from toolcall.metrics import aggregate, replay_gold
 from toolcall.templates import FAMILIES
+from toolcall.turns import build_samples
 
 FIXTURE = load_fixture("adversarial_turns.json")
 FAMILY_NAMES = sorted(FAMILIES)

@@ -1,12 +1,15 @@
 """End to end: `dvc repro` of every stage on tiny stand-ins, in a scratch copy.
 
-Also pins the DAG's behaviour: a second repro reruns nothing, changing one model's
-settings invalidates only that model's chain, and the GLM-vs-Qwen experiment workflow
-of the README gives meaningful `dvc params diff` / `dvc metrics diff`.
+Also pins the DAG's behaviour: a second repro reruns nothing (but the moment-long
+resolve-dataset), changing one model's settings invalidates only that model's chain, a
+change to scoring never regenerates, editing a data file anywhere reruns preparation and
+what follows, and the GLM-vs-Qwen experiment workflow of the README gives meaningful
+`dvc params diff` / `dvc metrics diff`.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -14,7 +17,7 @@ import pytest
 import yaml
 from conftest import ROOT, tiny_params
 
-from toolcall.layout import RESULTS
+from toolcall.layout import RESULTS, generation_file
 
 
 def run(args, cwd, env):
@@ -62,6 +65,8 @@ def test_repro_writes_every_output(project):
             assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
             turns = (root / RESULTS / key / f"{variant}.turns.jsonl").read_text().splitlines()
             assert len(turns) == metrics["turns"]
+            generated = (root / generation_file(key, variant)).read_text().splitlines()
+            assert len(generated) == metrics["turns"]
         assert not list((root / "models" / key / "progress").glob("*"))
     compare = json.loads((root / "metrics" / "compare.json").read_text())
     assert "glm4-9b.tuned.tool_score" in compare and "qwen2_5-7b.gain.decision_f1" in compare
@@ -94,10 +99,56 @@ def test_plots_show_renders_every_chart(project):
     assert headline["encoding"]["x"]["scale"]["zero"] is True
 
 
+def _would_run(root, env) -> set[str]:
+    out = run(["dvc", "repro", "--dry"], root, env)
+    return set(re.findall(r"Running stage '([^']+)'", out))
+
+
 def test_second_repro_reruns_nothing(project):
     root, env, _, _ = project
     status = run(["dvc", "status", "--json"], root, env)
-    assert json.loads(status) == {}
+    assert json.loads(status) == {"resolve-dataset": ["always changed"]}
+    assert _would_run(root, env) == {"resolve-dataset"}
+
+
+def test_a_scoring_change_never_regenerates(project):
+    """The parser, a metric or the bootstrap: only scoring and the comparison rerun."""
+    root, env, _, _ = project
+    metrics = root / "toolcall" / "metrics.py"
+    original = metrics.read_text(encoding="utf-8")
+    metrics.write_text(original + "\n# a changed metric\n", encoding="utf-8")
+    try:
+        would_run = _would_run(root, env)
+    finally:
+        metrics.write_text(original, encoding="utf-8")
+    assert would_run == {"resolve-dataset", "score@glm4-9b", "score@qwen2_5-7b",
+                         "score-chat-reference@glm4-9b", "compare-models"}
+
+
+def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):
+    root, env, params, _ = project
+    source = tmp_path / "elsewhere" / "glaive.json"  # outside the project
+    source.parent.mkdir()
+    shutil.copy(root / params["dataset"]["source"], source)
+    original = (root / "params.yaml").read_text("utf-8")
+    moved = json.loads(json.dumps(params))
+    moved["dataset"]["source"] = str(source)
+    (root / "params.yaml").write_text(yaml.safe_dump(moved, allow_unicode=True), "utf-8")
+    try:
+        run(["dvc", "repro", "prepare-dataset"], root, env)  # same rows: the same split
+        assert _would_run(root, env) == {"resolve-dataset"}
+        rows = json.loads(source.read_text("utf-8"))
+        source.write_text(json.dumps(rows[1:], ensure_ascii=False), "utf-8")  # one row less
+        output = run(["dvc", "repro", "prepare-dataset"], root, env)
+        assert "Running stage 'prepare-dataset'" in output
+        stale = set(json.loads(run(["dvc", "status", "--json"], root, env)))
+    finally:
+        (root / "params.yaml").write_text(original, "utf-8")
+        run(["dvc", "repro", "prepare-dataset"], root, env)
+    assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b", "score@glm4-9b",
+            "generate@qwen2_5-7b", "score@qwen2_5-7b"} <= stale
+    assert json.loads(run(["dvc", "status", "--json"], root, env)) == {
+        "resolve-dataset": ["always changed"]}
 
 
 def test_one_model_setting_invalidates_only_that_model(project):
@@ -107,10 +158,10 @@ def test_one_model_setting_invalidates_only_that_model(project):
     original = (root / "params.yaml").read_text("utf-8")
     (root / "params.yaml").write_text(yaml.safe_dump(changed, allow_unicode=True), "utf-8")
     try:
-        stale = set(json.loads(run(["dvc", "status", "--json"], root, env)))
+        stale = set(json.loads(run(["dvc", "status", "--json"], root, env))) - {"resolve-dataset"}
     finally:
         (root / "params.yaml").write_text(original, "utf-8")
-    # evaluate-toolcall@glm4-9b follows once the adapter changes; qwen's chain stays cached
+    # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached
     assert stale == {"finetune@glm4-9b", "compare-models"}
 
 

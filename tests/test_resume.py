@@ -1,5 +1,5 @@
 """Interrupted runs lose nothing: finetune resumes from its last checkpoint and ends with
-the adapter an uninterrupted run gives; evaluation skips the turns it already finished."""
+the adapter an uninterrupted run gives; generation skips the turns it already finished."""
 
 import json
 import logging
@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from stages import finetune
-from toolcall.layout import adapter_dir, checkpoints_dir, results_dir
+from toolcall.layout import adapter_dir, checkpoints_dir, generation_file, results_dir
 from toolcall.params import load_params
 
 KEY = "glm4-9b"
@@ -82,11 +82,11 @@ def test_checkpoints_of_other_settings_are_not_resumed(project, caplog):
     assert "resuming" not in caplog.text
 
 
-def test_interrupted_evaluation_generates_only_the_missing_turns(project, monkeypatch):
-    run_stage(["stages.evaluate_toolcall", "--model", KEY, "--variants", "base"], project)
-    expected = (results_dir(KEY) / "base.turns.jsonl").read_text()
+def test_interrupted_generation_generates_only_the_missing_turns(project, monkeypatch):
+    run_stage(["stages.generate", "--model", KEY, "--variants", "base"], project)
+    expected = generation_file(KEY, "base").read_text()
 
-    from stages import evaluate_toolcall  # noqa: PLC0415
+    from stages import generate  # noqa: PLC0415
     from toolcall import evaluation  # noqa: PLC0415
 
     calls = []
@@ -99,11 +99,14 @@ def test_interrupted_evaluation_generates_only_the_missing_turns(project, monkey
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(evaluate_toolcall, "generate_greedy", crash_after_first_batch)
-    monkeypatch.setattr("sys.argv", ["evaluate", "--model", KEY, "--variants", "base"])
+    monkeypatch.setattr(generate, "generate_greedy", crash_after_first_batch)
+    monkeypatch.setattr("sys.argv", ["generate", "--model", KEY, "--variants", "base"])
     with pytest.raises(KeyboardInterrupt):
-        evaluate_toolcall.main()
-    evaluate_toolcall.main()
+        generate.main()
+    # a rerun with another batch size resumes: it changes how fast, not which tokens
+    text = (project / "params.yaml").read_text().replace("batch_size: 8", "batch_size: 5")
+    (project / "params.yaml").write_text(text)
+    generate.main()
     total = calls[0]
     assert calls == [total, total - 8]  # the rerun generated only what was missing
-    assert (results_dir(KEY) / "base.turns.jsonl").read_text() == expected
+    assert generation_file(KEY, "base").read_text() == expected

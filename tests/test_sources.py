@@ -10,9 +10,10 @@ import yaml
 from conftest import ROOT
 from huggingface_hub.errors import GatedRepoError
 
-from stages import fetch_weights, prepare_dataset
+from stages import fetch_weights, prepare_dataset, resolve_dataset
 from toolcall.io import PipelineError
-from toolcall.params import DatasetParams, load_params
+from toolcall.params import load_params
+from toolcall.sources import load_rows, resolve_source
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -79,52 +80,60 @@ def test_hub_failures_say_what_to_do(monkeypatch, tmp_path, error, message):
         fetch_weights.download_from_hub(load_params().models["glm4-9b"], tmp_path / "base")
 
 
-def _dataset(source: str) -> DatasetParams:
-    base = load_params().dataset
-    return DatasetParams(**{**vars(base), "source": source})
+def _load(source: str) -> list[dict]:
+    """prepare-dataset's reading of `source`, as resolve-dataset resolved it."""
+    return load_rows(resolve_source(source, "main"), "train")
 
 
-def test_hub_dataset_is_loaded_by_id_revision_and_split(monkeypatch):
+def test_hub_dataset_is_pinned_to_the_commit_its_revision_resolves_to(monkeypatch):
     import datasets
 
     asked = {}
+
+    def dataset_info(self, repo_id, revision=None):
+        asked["info"] = (repo_id, revision)
+        return SimpleNamespace(sha=COMMIT)
 
     def load_dataset(path, revision=None, split=None):
         asked.update(path=path, revision=revision, split=split)
         return [{"conversations": [], "tools": ""}]
 
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    rows = prepare_dataset.load_source_rows(_dataset("llamafactory/glaive_toolcall_zh"))
-    assert asked == {"path": "llamafactory/glaive_toolcall_zh", "revision": "main",
-                     "split": "train"}
+    resolved = resolve_source("llamafactory/glaive_toolcall_zh", "main")
+    assert resolved == {"kind": "hub", "id": "llamafactory/glaive_toolcall_zh", "revision": "main",
+                        "commit": COMMIT}
+    rows = load_rows(resolved, "train")
+    assert asked == {"info": ("llamafactory/glaive_toolcall_zh", "main"),
+                     "path": "llamafactory/glaive_toolcall_zh", "revision": COMMIT, "split": "train"}
     assert rows == [{"conversations": [], "tools": ""}]
+    # a revision that is already a commit needs no network
+    assert resolve_source("llamafactory/glaive_toolcall_zh", COMMIT)["commit"] == COMMIT
 
 
 def test_unreachable_hub_dataset_says_what_was_tried(monkeypatch):
-    import datasets
-
     def offline(*args, **kwargs):
         raise ConnectionError("offline")
 
-    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", offline)
     with pytest.raises(PipelineError, match="llamafactory/glaive_toolcall_zh@main.*local file"):
-        prepare_dataset.load_source_rows(_dataset("llamafactory/glaive_toolcall_zh"))
+        resolve_source("llamafactory/glaive_toolcall_zh", "main")
 
 
 def test_local_files_missing_or_corrupt(tmp_path):
     with pytest.raises(PipelineError, match="does not exist"):
-        prepare_dataset.load_source_rows(_dataset(str(tmp_path / "missing.json")))
+        _load(str(tmp_path / "missing.json"))
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps({"conversations": []}) + "\n{not json\n")
     with pytest.raises(PipelineError, match="line 2"):
-        prepare_dataset.load_source_rows(_dataset(str(broken)))
+        _load(str(broken))
 
 
 def test_a_json_file_must_hold_a_list(tmp_path):
     single = tmp_path / "one.json"
     single.write_text(json.dumps({"conversations": []}))
     with pytest.raises(PipelineError, match="JSON list"):
-        prepare_dataset.load_source_rows(_dataset(str(single)))
+        _load(str(single))
 
 
 def test_fetch_writes_the_pinned_commit_and_never_the_token(fake_hub, tmp_path, monkeypatch, caplog):
@@ -154,7 +163,7 @@ def test_json_lines_in_a_json_file_is_named_for_what_it_is(tmp_path):
     lines = tmp_path / "rows.json"
     lines.write_text(json.dumps({"conversations": []}) + "\n" + json.dumps({"conversations": []}))
     with pytest.raises(PipelineError, match="JSON Lines.*rename it to .jsonl"):
-        prepare_dataset.load_source_rows(_dataset(str(lines)))
+        _load(str(lines))
 
 
 def test_gzipped_local_files_are_read_and_never_taken_for_a_hub_id(tmp_path):
@@ -164,9 +173,9 @@ def test_gzipped_local_files_are_read_and_never_taken_for_a_hub_id(tmp_path):
     for name, text in (("rows.json.gz", json.dumps([row])), ("rows.jsonl.gz", json.dumps(row))):
         with gzip.open(tmp_path / name, "wt", encoding="utf-8") as f:
             f.write(text)
-        assert prepare_dataset.load_source_rows(_dataset(str(tmp_path / name))) == [row]
+        assert _load(str(tmp_path / name)) == [row]
     with pytest.raises(PipelineError, match="does not exist"):  # not a network hint
-        prepare_dataset.load_source_rows(_dataset(str(tmp_path / "missing.json.gz")))
+        _load(str(tmp_path / "missing.json.gz"))
 
 
 def test_too_few_rows_fail_after_writing_this_runs_rejects(tmp_path, monkeypatch):
@@ -179,6 +188,7 @@ def test_too_few_rows_fail_after_writing_this_runs_rejects(tmp_path, monkeypatch
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
     (tmp_path / "data" / "prepared").mkdir(parents=True)
     (tmp_path / "data" / "prepared" / "rejects.jsonl").write_text('{"reason": "of an old run"}\n')
+    resolve_dataset.main()
     with pytest.raises(PipelineError, match="rejects.jsonl"):
         prepare_dataset.main()
     rejects = [json.loads(line) for line in

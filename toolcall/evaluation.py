@@ -1,9 +1,6 @@
-"""Turn-by-turn evaluation: expand conversations into samples, generate, cut at stops.
-
-Every assistant turn of a test conversation is one sample: its prompt is the tools and
-the gold history before it, rendered by the family's training renderer and ending in
-the assistant prefix.
-"""
+"""Generation for evaluation: a model loaded for inference, exactly greedy batched
+generation cut at the family's stop tokens, and the resume state of an interrupted run.
+(The samples come from toolcall.turns; scoring is toolcall.metrics.)"""
 
 from __future__ import annotations
 
@@ -16,37 +13,7 @@ import torch
 from tqdm import tqdm
 from transformers import GenerationConfig
 
-from toolcall.glaive import decode_conversation
-from toolcall.metrics import score_turn, stratum_of
-from toolcall.templates import Family
-
-
-def build_samples(conversations: list[dict], family: Family) -> list[dict]:
-    samples = []
-    for conversation in conversations:
-        tools, messages = decode_conversation(conversation)
-        for k, message in enumerate(messages):
-            if message["role"] != "assistant":
-                continue
-            previous_role = messages[k - 1]["role"] if k else None
-            samples.append({
-                "conversation_id": conversation["id"],
-                "turn_index": k,
-                "stratum": stratum_of(message, previous_role, bool(tools)),
-                "tools": tools,
-                "gold": message,
-                "prompt": family.render(tools, messages[:k], add_generation_prompt=True).text,
-            })
-    return samples
-
-
-def replay_gold(samples: list[dict], family: Family) -> list[dict]:
-    """Each sample's gold turn written exactly as the model should write it, parsed by the
-    family's parser and scored: the evaluator's own ceiling, 1.0 on every match and decision
-    metric (docs/evaluation.md)."""
-    return [{"conversation_id": s["conversation_id"],
-             **score_turn(s, family.parse(family.assistant_text(s["gold"]), s["tools"]))}
-            for s in samples]
+from toolcall.turns import turn_key
 
 
 def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bool]:
@@ -68,7 +35,7 @@ def static_width(width: int) -> int:
 def load_causal_lm(base: str | Path, adapter: str | Path | None, device_map: str | None,
                    merge: bool = False):
     """Base weights (bf16 on a GPU, float32 on a CPU) with the LoRA adapter applied, for
-    inference: the one loader of evaluate-toolcall, chat and export.
+    inference: the one loader of the generate stage, chat and export.
 
     merge: fold the adapter into the base weights (what export and LLaMA-Factory's
     inference do). An unmerged LoRA adds two small matmuls to every adapted linear layer,
@@ -194,10 +161,6 @@ def left_pad(prompts: list[list[int]], width: int, pad: int, device) -> tuple[to
 # Finished turns are appended to a progress file as they come, after a first line that
 # fingerprints what produced them (weights, data, decoding). A rerun with the same
 # fingerprint skips those turns; a different fingerprint starts over.
-
-
-def turn_key(record: dict) -> tuple[str, int]:
-    return record["conversation_id"], record["turn_index"]
 
 
 def _written_by(lines: list[str], fingerprint: str) -> bool:

@@ -1,17 +1,23 @@
-"""Where each stage reads and writes, in one place so stages, tests and dvc.yaml agree."""
+"""Where each stage reads and writes, in one place so stages, tests and dvc.yaml agree
+(tests/test_dvc.py checks dvc.yaml's outputs against these)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 PREPARED = Path("data/prepared")
+SOURCE_MANIFEST = PREPARED / "source.json"  # what dataset.source resolved to
 TRAIN_SPLIT = PREPARED / "train.jsonl"
 TEST_SPLIT = PREPARED / "test.jsonl"
 REJECTS = PREPARED / "rejects.jsonl"
 DATASET_METRICS = Path("metrics/dataset.json")
+# Raw generations of every model and variant: what the score stage reads.
+GENERATIONS = Path("generations")
 # Every per-model result lies under this folder, so compare-models can depend on it
 # whatever models and variants params.yaml lists.
 RESULTS = Path("metrics/models")
+COMPARE = Path("metrics/compare")  # compare-models writes COMPARE.{json,csv,md,html}
+PLOTS = Path("metrics/plots")
 
 
 def weights_dir(key: str, variant: str = "base") -> Path:
@@ -19,8 +25,17 @@ def weights_dir(key: str, variant: str = "base") -> Path:
     return Path("models") / key / ("chat" if variant == "chat" else "base")
 
 
+def manifest_file(key: str, variant: str = "base") -> Path:
+    """What fetch-weights fetched or built for weights_dir(key, variant)."""
+    return Path("models") / key / f"{weights_dir(key, variant).name}.manifest.json"
+
+
 def adapter_dir(key: str) -> Path:
     return Path("models") / key / "adapter"
+
+
+def export_dir(key: str) -> Path:
+    return Path("models") / key / "export"
 
 
 def checkpoints_dir(key: str) -> Path:
@@ -31,8 +46,20 @@ def results_dir(key: str) -> Path:
     return RESULTS / key
 
 
+def generation_file(key: str, variant: str) -> Path:
+    return GENERATIONS / key / f"{variant}.jsonl"
+
+
+def generation_meta(key: str, variant: str) -> Path:
+    return GENERATIONS / key / f"{variant}.meta.json"
+
+
+def compare_file(suffix: str) -> Path:
+    return COMPARE.with_suffix(f".{suffix}")
+
+
 def progress_file(key: str, variant: str, rank: int) -> Path:
-    """Turns one evaluation process finished so far (resume state, not a DVC output)."""
+    """Turns one generating process finished so far (resume state, not a DVC output)."""
     return _progress_dir(key) / f"{variant}.rank{rank}.jsonl"
 
 

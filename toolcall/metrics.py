@@ -15,21 +15,15 @@ from collections import Counter, defaultdict
 
 from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
 from toolcall.schema import call_violations, drop_nulls, function_of
+from toolcall.templates import Family
+from toolcall.text import normalize_text
+from toolcall.turns import STRATA
 
 STRICT, LENIENT, SOFT = "strict", "lenient", "soft"
-STRATA = ["call", "nocall_after_obs", "nocall_with_tools", "notools"]
 HEADLINE = ["call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1"]
 
 
 # ----------------------------------------------------------------------------- equality
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, case folding, no whitespace, no punctuation (so `约翰·多伊` == `约翰 多伊`)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(
-        ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
-    )
 
 
 TOKEN = re.compile(r"[a-z0-9_]+|\S")
@@ -152,14 +146,6 @@ def calls_equal(pred: list[dict], gold: list[dict], level: str = STRICT) -> bool
 
 
 # ----------------------------------------------------------------------------- one turn
-
-
-def stratum_of(gold: dict, previous_role: str | None, has_tools: bool) -> str:
-    if gold.get("tool_calls"):
-        return "call"
-    if previous_role == "tool":
-        return "nocall_after_obs"
-    return "nocall_with_tools" if has_tools else "notools"
 
 
 def _pair_calls(pred: list[dict], gold: list[dict]) -> list[tuple[dict | None, dict | None]]:
@@ -357,3 +343,12 @@ def bootstrap_intervals(
         out[f"{name}_ci_low"] = v[int(0.025 * (len(v) - 1))] if v else None
         out[f"{name}_ci_high"] = v[int(math.ceil(0.975 * (len(v) - 1)))] if v else None
     return out
+
+
+def replay_gold(samples: list[dict], family: Family) -> list[dict]:
+    """Each sample's gold turn written exactly as the model should write it, parsed by the
+    family's parser and scored: the evaluator's own ceiling, 1.0 on every match and decision
+    metric (docs/evaluation.md)."""
+    return [{"conversation_id": s["conversation_id"],
+             **score_turn(s, family.parse(family.assistant_text(s["gold"]), s["tools"]))}
+            for s in samples]

@@ -23,7 +23,7 @@ import random
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from toolcall.metrics import normalize_text
+from toolcall.text import normalize_text
 
 CHUNK = 512  # rows of the similarity matrix computed at once (memory: CHUNK x n floats)
 

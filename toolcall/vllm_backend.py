@@ -1,10 +1,12 @@
-"""Optional vLLM backend for evaluate-toolcall (`evaluate.backend: vllm`).
+"""Optional vLLM backend for the generate stage (`evaluate.backend: vllm`).
 
-For users who have vLLM (`pip install vllm`, a GPU): the base weights are served once and
-the LoRA adapter is applied per request, greedy, with the family's stop tokens. Prompts
-go in as token ids from the training tokenizer and outputs are cut at the first stop
-token and decoded by that tokenizer, exactly as the transformers path does, so both
-backends produce comparable records. The default backend stays pure transformers.
+For users who have vLLM (`pip install vllm`, a GPU): one engine holds the base weights and
+serves every variant of the stage, the tuned one through its LoRA adapter per request (vLLM
+does not reliably free an engine inside one process, so never build a second). Greedy, with
+the family's stop tokens. Prompts go in as token ids from the training tokenizer and outputs
+are cut at the first stop token and decoded by that tokenizer, exactly as the transformers
+path does, so both backends produce comparable records. The default backend stays pure
+transformers.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from toolcall.io import PipelineError, read_json
 
 
 def engine_arguments(base_dir: Path, adapter: Path | None, max_model_len: int, seed: int) -> dict:
-    """Keyword arguments of vllm.LLM for this evaluation."""
-    arguments = {"model": str(base_dir), "tokenizer": str(adapter or base_dir), "dtype": "bfloat16",
+    """Keyword arguments of vllm.LLM: the base weights, and LoRA serving when an adapter
+    will be asked for."""
+    arguments = {"model": str(base_dir), "tokenizer": str(base_dir), "dtype": "bfloat16",
                  "seed": seed, "max_model_len": max_model_len, "enable_prefix_caching": True,
                  # vLLM's own defaults, not the checkpoint's generation_config.json (which
                  # would add e.g. Qwen2.5-7B-Instruct's repetition_penalty 1.05)
@@ -44,21 +47,27 @@ def result_of(token_ids: list[int], stop_ids: list[int], tokenizer) -> dict:
     return output_record(tokenizer, *cut_at_stop(list(token_ids), set(stop_ids)))
 
 
-def generate_vllm(base_dir: Path, adapter: Path | None, tokenizer, prompts: list[str],
-                  stop_ids: list[int], max_new_tokens: int, max_model_len: int,
-                  seed: int) -> Iterator[tuple[int, dict]]:
-    """Greedy continuations of `prompts` through vLLM, as (prompt index, result)."""
+def vllm_engine(base_dir: Path, adapter: Path | None, max_model_len: int, seed: int):
+    """The one engine of a generate stage (LoRA enabled when `adapter` will be served)."""
     try:
-        from vllm import LLM, SamplingParams  # noqa: PLC0415
-        from vllm.lora.request import LoRARequest  # noqa: PLC0415
+        from vllm import LLM  # noqa: PLC0415
     except ImportError:
         raise PipelineError("evaluate.backend is vllm but vLLM is not installed: "
                             "`pip install vllm`, or set evaluate.backend: transformers") from None
-    llm = LLM(**engine_arguments(base_dir, adapter, max_model_len, seed))
+    return LLM(**engine_arguments(base_dir, adapter, max_model_len, seed))
+
+
+def generate_vllm(engine, tokenizer, prompts: list[str], stop_ids: list[int],
+                  max_new_tokens: int, adapter: Path | None) -> Iterator[tuple[int, dict]]:
+    """Greedy continuations of `prompts` through `engine`, as (prompt index, result); with
+    the LoRA adapter applied when `adapter` is given, the base weights alone otherwise."""
+    from vllm import SamplingParams  # noqa: PLC0415
+    from vllm.lora.request import LoRARequest  # noqa: PLC0415
+
     requests = [{"prompt_token_ids": tokenizer(p, add_special_tokens=False)["input_ids"]}
                 for p in prompts]
     lora = LoRARequest("tuned", 1, str(adapter)) if adapter is not None else None
-    outputs = llm.generate(requests, SamplingParams(**sampling_arguments(max_new_tokens, stop_ids)),
-                           lora_request=lora)
+    outputs = engine.generate(requests, SamplingParams(**sampling_arguments(max_new_tokens, stop_ids)),
+                              lora_request=lora)
     for i, output in enumerate(outputs):
         yield i, result_of(output.outputs[0].token_ids, stop_ids, tokenizer)

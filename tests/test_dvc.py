@@ -1,0 +1,110 @@
+"""dvc.yaml against the code: every stage depends on exactly the project modules it runs, and
+its outputs are the paths toolcall/layout.py defines."""
+
+import ast
+import re
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from toolcall import layout
+
+# Modules a stage imports that cannot change its outputs, with the reason.
+NOT_DEPENDENCIES = {
+    "toolcall/tracking.py": "experiment logging to SwanLab; writes nothing DVC tracks",
+}
+PACKAGES = ("toolcall", "stages", "benchmarks")
+
+
+def _stages() -> dict[str, dict]:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    return {name: stage.get("do", stage) for name, stage in stages.items()}
+
+
+def _module_file(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def _imported_files(path: str) -> set[str]:
+    """Project modules `path` imports anywhere in it (lazy imports inside functions too)."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            if name.split(".")[0] in PACKAGES and (ROOT / _module_file(name)).is_file():
+                found.add(_module_file(name))
+    return found
+
+
+def needed_modules(entry: str) -> set[str]:
+    """The project files `python -m <entry>` runs: its module and, transitively, every
+    project module imported from there."""
+    todo, seen = [_module_file(entry)], set()
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += _imported_files(path) - seen
+    return seen
+
+
+def _listed_code(stage: dict) -> set[str]:
+    return {d for d in stage.get("deps", []) if d.endswith(".py")}
+
+
+@pytest.mark.parametrize("name", sorted(_stages()))
+def test_stage_depends_on_exactly_the_modules_it_imports(name):
+    stage = _stages()[name]
+    entry = re.search(r"python -m ([\w.]+)", stage["cmd"]).group(1)
+    expected = needed_modules(entry) - set(NOT_DEPENDENCIES)
+    listed = _listed_code(stage)
+    assert not expected - listed, f"{name}: imported but not a dependency: {sorted(expected - listed)}"
+    assert not listed - expected, f"{name}: a dependency it no longer imports: {sorted(listed - expected)}"
+
+
+def test_the_check_sees_a_new_import(tmp_path, monkeypatch):
+    """The derivation follows imports: a module that starts importing another project module
+    makes that module a dependency of every stage that runs it."""
+    assert "toolcall/report.py" not in needed_modules("stages.score")
+    real = _imported_files
+
+    def with_new_import(path: str) -> set[str]:
+        return real(path) | ({"toolcall/report.py"} if path == "toolcall/metrics.py" else set())
+
+    monkeypatch.setattr(f"{__name__}._imported_files", with_new_import)
+    assert "toolcall/report.py" in needed_modules("stages.score")
+
+
+def _outs(stage: dict) -> set[str]:
+    names = set()
+    for section in ("outs", "metrics", "plots"):
+        for item in stage.get(section, []):
+            names.add(next(iter(item)) if isinstance(item, dict) else item)
+    return names
+
+
+def test_outputs_are_where_layout_says():
+    stages = _stages()
+    key = "${key}"
+    assert _outs(stages["resolve-dataset"]) == {str(layout.SOURCE_MANIFEST)}
+    assert _outs(stages["prepare-dataset"]) == {str(p) for p in (
+        layout.TRAIN_SPLIT, layout.TEST_SPLIT, layout.REJECTS, layout.DATASET_METRICS)}
+    assert _outs(stages["fetch-weights"]) == {str(layout.weights_dir(key)), str(layout.manifest_file(key))}
+    assert _outs(stages["fetch-chat-reference"]) == {str(layout.weights_dir(key, "chat")),
+                                                     str(layout.manifest_file(key, "chat"))}
+    assert str(layout.adapter_dir(key)) in _outs(stages["finetune"])
+    for suffix, variants in (("", ("base", "tuned")), ("-chat-reference", ("chat",))):
+        assert _outs(stages[f"generate{suffix}"]) == {
+            str(f(key, v)) for v in variants for f in (layout.generation_file, layout.generation_meta)}
+        assert _outs(stages[f"score{suffix}"]) == {
+            str(layout.results_dir(key) / f"{v}{ext}") for v in variants
+            for ext in (".json", ".meta.json", ".turns.jsonl")}
+    assert {str(layout.compare_file(s)) for s in ("md", "csv", "html", "json")} | {
+        str(layout.PLOTS / f"{p}.csv") for p in ("headline", "errors", "loss")} == _outs(
+        stages["compare-models"])

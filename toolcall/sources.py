@@ -1,0 +1,114 @@
+"""Where the glaive rows come from: a local file at any path, or a Hugging Face Hub data set.
+
+`resolve_source` says what `dataset.source` is right now (a local file's size and sha256,
+or the commit a hub revision points to); the resolve-dataset stage writes it down on every
+`dvc repro`, so prepare-dataset reruns exactly when the data changed, a moved hub branch
+included. `load_rows` then reads exactly that: the file it hashed, the commit it pinned.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from toolcall.io import PipelineError
+
+LOCAL_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def is_local(source: str) -> bool:
+    """A file path (existing or not, by its name) rather than a hub data set id."""
+    return (Path(source).expanduser().exists() or source.endswith(LOCAL_SUFFIXES)
+            or source.startswith(("/", ".", "~")))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_local(path: Path) -> None:
+    if not path.is_file():
+        raise PipelineError(f"dataset.source {path} does not exist: point it at a glaive-format "
+                            f"file ({', '.join(LOCAL_SUFFIXES)}) or a hub data set id")
+    if not path.name.endswith(LOCAL_SUFFIXES):
+        raise PipelineError(f"dataset.source {path}: name it by its format, one of {LOCAL_SUFFIXES}")
+
+
+def resolve_source(source: str, hub_revision: str) -> dict:
+    """What `source` is now: {"kind": "local", "path", "bytes", "sha256"} or
+    {"kind": "hub", "id", "revision", "commit"}."""
+    if is_local(source):
+        path = Path(source).expanduser()
+        _check_local(path)
+        return {"kind": "local", "path": str(path), "bytes": path.stat().st_size,
+                "sha256": _sha256(path)}
+    if COMMIT.fullmatch(hub_revision):  # already pinned: nothing to ask the hub
+        return {"kind": "hub", "id": source, "revision": hub_revision, "commit": hub_revision}
+    from huggingface_hub import HfApi  # noqa: PLC0415
+
+    try:
+        commit = HfApi().dataset_info(source, revision=hub_revision).sha
+    except Exception as e:  # offline, unknown id, gated: say what was tried
+        raise PipelineError(
+            f"could not resolve hub data set {source}@{hub_revision} ({type(e).__name__}: {e}); "
+            "check the network and HF_TOKEN, pin dataset.hub_revision to a commit to run "
+            "offline from the hub cache, or set dataset.source to a local file") from None
+    return {"kind": "hub", "id": source, "revision": hub_revision, "commit": commit}
+
+
+def read_local_rows(path: Path) -> list[dict]:
+    """glaive rows from a .json (one list) or .jsonl (one row a line) file, either gzipped."""
+    _check_local(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        text = f.read()
+    lines = path.name.removesuffix(".gz").endswith(".jsonl")
+    # Parse JSONL line by line so an error names the file's own line number.
+    documents = enumerate(text.splitlines(), 1) if lines else [(0, text)]
+    rows = []
+    for number, document in documents:
+        if not document.strip():
+            continue
+        try:
+            parsed = json.loads(document)
+        except json.JSONDecodeError as e:
+            if not lines and e.msg == "Extra data" and text.lstrip().startswith("{"):
+                raise PipelineError(f"{path} holds one JSON object per line (JSON Lines): rename "
+                                    "it to .jsonl") from None
+            raise PipelineError(f"{path} is not valid JSON (line {number or e.lineno}): {e.msg}; "
+                                "fix or remove that line") from None
+        if lines:
+            rows.append(parsed)
+        elif isinstance(parsed, list):
+            rows = parsed
+        else:
+            raise PipelineError(f"{path} must hold a JSON list of glaive rows")
+    return rows
+
+
+def load_rows(resolved: dict, hub_split: str) -> list[dict]:
+    """The rows `resolve_source` described: the same file bytes, or the pinned hub commit."""
+    if resolved["kind"] == "local":
+        path = Path(resolved["path"])
+        _check_local(path)
+        if _sha256(path) != resolved["sha256"]:
+            raise PipelineError(f"{path} changed after it was resolved: run `dvc repro` again")
+        return read_local_rows(path)
+    from datasets import load_dataset  # noqa: PLC0415 (only the hub path needs it)
+
+    try:
+        rows = load_dataset(resolved["id"], revision=resolved["commit"], split=hub_split)
+    except Exception as e:  # offline, gated: say what was tried
+        raise PipelineError(
+            f"could not load hub data set {resolved['id']}@{resolved['commit']} "
+            f"({type(e).__name__}: {e}); check the network and HF_TOKEN, or set dataset.source "
+            "to a local file") from None
+    return list(rows)
