@@ -103,7 +103,7 @@ def run_setting(name: str, config, train: TrainParams, lora: LoraParams, trainer
         for option, value in trainer_extra.items():
             setattr(args, option, value)
         timer = StepTimer(warmup)
-        trainer = SFTTrainer(model=model, args=args, peft_config=lora_config(lora),
+        trainer = SFTTrainer(model=model, args=args, peft_config=lora_config(lora, []),
                              processing_class=placeholder_tokenizer(config),
                              train_dataset=Dataset.from_list(rows),
                              eval_dataset=Dataset.from_list(rows[:1]), callbacks=[timer])

@@ -4,9 +4,11 @@
 
 With export.merge: true (params.yaml) the adapter is merged into the base weights
 (`AutoModelForCausalLM.from_pretrained(folder)` is all a user needs); with false the
-folder holds the adapter (load with peft's AutoPeftModelForCausalLM). Either way the
-tokenizer is saved with the project's chat template, so `apply_chat_template(...,
-tools=...)` renders the training format.
+folder holds the adapter (load with peft's AutoPeftModelForCausalLM), naming as its base
+the hub id and commit it was trained on. Either way the tokenizer is saved with the
+project's chat template, so `apply_chat_template(..., tools=...)` renders the training
+format (system messages as the family's official template does), and the generation config
+stops at every token that ends a turn in the family's format.
 
 The export is then checked: the template renders a tool conversation exactly as training
 did, and one greedy generation of the exported model (loaded back from disk) equals the
@@ -21,11 +23,12 @@ import shutil
 from pathlib import Path
 
 import torch
+from transformers import GenerationConfig
 
 from toolcall.chat import load_tool_model
 from toolcall.evaluation import greedy_config
-from toolcall.io import PipelineError, log, run_stage, write_json
-from toolcall.layout import export_dir
+from toolcall.io import PipelineError, log, read_json, run_stage, write_json
+from toolcall.layout import export_dir, manifest_file, weights_dir
 from toolcall.params import load_params
 from toolcall.templates import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 
@@ -46,6 +49,25 @@ def greedy_tokens(model, tokenizer, prompt: str, stop_ids: list[int]) -> list[in
     return out[0, ids.shape[1]:].tolist()
 
 
+def export_generation_config(shipped: GenerationConfig, stop_ids: list[int]) -> GenerationConfig:
+    """The base's generation config, stopping at every token that ends a turn in the family's
+    format: Qwen2.5-7B ships eos <|endoftext|> alone, so a tuned model exported with it would
+    run past <|im_end|> in plain `generate`, pipelines and servers."""
+    generation = GenerationConfig.from_dict(shipped.to_dict())
+    generation.eos_token_id = list(stop_ids)
+    return generation
+
+
+def adapter_base(key: str) -> tuple[str, str | None]:
+    """What an adapter-only export names as its base: the hub id and the commit it was trained
+    on, or, for a stand-in, the absolute path of the stand-in (never a path relative to this
+    repository)."""
+    manifest = read_json(manifest_file(key))
+    if manifest["source"] == "hub":
+        return manifest["hub_id"], manifest["commit"]
+    return str(weights_dir(key).resolve()), None
+
+
 def export(key: str, out_dir: Path, merge: bool) -> dict:
     tool_model = load_tool_model(key)
     family, tokenizer = tool_model.family, tool_model.tokenizer
@@ -54,12 +76,19 @@ def export(key: str, out_dir: Path, merge: bool) -> dict:
     expected = greedy_tokens(tool_model.model, tokenizer, prompt, stop_ids)
 
     shutil.rmtree(out_dir, ignore_errors=True)
+    generation = export_generation_config(tool_model.model.generation_config, stop_ids)
     if merge:
         merged = tool_model.model.merge_and_unload()
+        merged.generation_config = generation
         merged.save_pretrained(out_dir)
     else:
+        tool_model.model.peft_config["default"].base_model_name_or_path, \
+            tool_model.model.peft_config["default"].revision = adapter_base(key)
         tool_model.model.save_pretrained(out_dir)
+        generation.save_pretrained(out_dir)  # for servers and GenerationConfig.from_pretrained
+    # The tuned model ends its turns as the family's chat model does, in any library.
     tokenizer.chat_template = family.chat_template
+    tokenizer.eos_token = family.chat.eos_token
     tokenizer.save_pretrained(out_dir)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415

@@ -23,6 +23,7 @@ from toolcall.io import PipelineError, log, run_stage, write_json
 from toolcall.layout import manifest_file, weights_dir
 from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
 from toolcall.sample_data import make_sample
+from toolcall.sources import COMMIT
 from toolcall.templates import get_family
 
 # A checkpoint needs these to load; weights may be *.safetensors shards or one file.
@@ -35,7 +36,9 @@ def download_from_hub(model: ModelParams | HubCheckpoint, out_dir: Path) -> dict
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError  # noqa: PLC0415
 
     try:
-        commit = HfApi().model_info(model.hub_id, revision=model.revision).sha
+        # A revision that is a commit needs no network (HF_HUB_OFFLINE=1 and a warm cache)
+        commit = model.revision if COMMIT.fullmatch(model.revision) else HfApi().model_info(
+            model.hub_id, revision=model.revision).sha
         snapshot = snapshot_download(model.hub_id, revision=commit,
                                      allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt",
                                                      "*.tiktoken", "*.py", "*.jinja"])
@@ -68,7 +71,8 @@ def link_tree(source: Path, out_dir: Path) -> None:
             shutil.copy2(path.resolve(), target)
 
 
-def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) -> dict:
+def build_standin_checkpoint(params: Params, model: ModelParams, variant: str, stands_in_for: str,
+                             out_dir: Path) -> dict:
     from toolcall.standins import SHAPE_KEYS, build_standin, plain_texts  # noqa: PLC0415
 
     family = get_family(model.family)
@@ -82,8 +86,11 @@ def build_standin_checkpoint(params: Params, model: ModelParams, out_dir: Path) 
     rendered = [family.render(*decode_conversation(clean_row(r, keep_all)[0])).text
                 for r in rows]
     shape = {k: settings[k] for k in SHAPE_KEYS}
-    summary = build_standin(family, rendered, plain_texts(rows), shape, settings, out_dir)
-    return {"source": "standin", "stands_in_for": model.hub_id, "family": model.family,
+    checkpoint = family.chat if variant == "chat" else family.base
+    summary = build_standin(family, rendered, plain_texts(rows), shape, settings, out_dir,
+                            checkpoint)
+    return {"source": "standin", "stands_in_for": stands_in_for, "mirrors": checkpoint.hub_id,
+            "family": model.family,
             **settings, **summary}
 
 
@@ -105,7 +112,8 @@ def main() -> None:
     out_dir = weights_dir(args.model, args.variant)
     if params.weights == "standin":
         shutil.rmtree(out_dir, ignore_errors=True)
-        manifest = build_standin_checkpoint(params, model, out_dir)
+        hub_id = (params.chat_references[args.model] if args.variant == "chat" else model).hub_id
+        manifest = build_standin_checkpoint(params, model, args.variant, hub_id, out_dir)
     elif args.variant == "chat":
         manifest = download_from_hub(params.chat_references[args.model], out_dir)
     else:

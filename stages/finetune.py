@@ -97,11 +97,10 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     import torch  # noqa: PLC0415 (heavy imports after params are validated)
     from datasets import Dataset  # noqa: PLC0415
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
-    from trl import SFTTrainer  # noqa: PLC0415
 
     from toolcall.attention import require_attention  # noqa: PLC0415
     from toolcall.tracking import swanlab_callback  # noqa: PLC0415
-    from toolcall.training import lora_config, sft_config  # noqa: PLC0415
+    from toolcall.training import lora_config, sft_config, trainer_class  # noqa: PLC0415
 
     base_dir, out_dir, metrics_dir = weights_dir(key), adapter_dir(key), results_dir(key)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
@@ -145,12 +144,12 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
         base_dir, dtype=torch.bfloat16 if cuda else torch.float32,
         attn_implementation=train_params.attn_implementation)
     config = sft_config(train_params, checkpoints_dir(key), params.seed, bf16=cuda)
-    peft_config = lora_config(lora)
+    peft_config = lora_config(lora, tokenizer.convert_tokens_to_ids(family.special_tokens))
     tracked = {"model": key, "weights": params.weights,
                **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params),
                "lora_in_effect": dataclasses.asdict(lora)}
     callback = swanlab_callback(key, tracked)
-    trainer = SFTTrainer(
+    trainer = trainer_class(lora)(
         model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
         train_dataset=Dataset.from_list(train_examples),
         eval_dataset=Dataset.from_list(eval_examples),

@@ -17,7 +17,7 @@ from toolcall.glaive import CleaningRules, RowRejected, clean_row, conversation_
 from toolcall.io import PipelineError, log, read_json, run_stage, write_json, write_jsonl
 from toolcall.layout import DATASET_METRICS, REJECTS, SOURCE_MANIFEST, TEST_SPLIT, TRAIN_SPLIT
 from toolcall.params import load_params
-from toolcall.sources import load_rows
+from toolcall.sources import load_rows, source_name
 from toolcall.splitting import (
     group_summary,
     near_duplicate_groups,
@@ -27,27 +27,49 @@ from toolcall.splitting import (
 )
 
 
-def clean_rows(rows: list[dict], rules: CleaningRules) -> tuple[list[dict], list[dict], dict]:
-    """Clean and drop exact duplicates: (kept conversations with ids, rejects, stats)."""
-    kept, rejects, seen = [], [], set()
+def clean_rows(rows: list[dict], rules: CleaningRules, seen: set[str] | None = None,
+               source: int = 0) -> tuple[list[dict], list[dict], dict]:
+    """Clean one source's rows and drop exact duplicates (of each other and of the conversations
+    in `seen`, which grows): (kept conversations with ids, rejects, stats)."""
+    seen = set() if seen is None else seen
+    kept, rejects = [], []
     dropped, noted = Counter(), Counter()
     for index, row in enumerate(rows):
         try:
             conversation, notes = clean_row(row, rules)
         except RowRejected as e:
             dropped[e.reason] += 1
-            rejects.append({"row": index, "reason": e.reason, "detail": e.detail, "source": row})
+            rejects.append({"source": source, "row": index, "reason": e.reason, "detail": e.detail,
+                            "data": row})
             continue
         key = conversation_key(conversation)
         if key in seen:  # an exact duplicate: keep the first
             dropped["duplicate"] += 1
-            rejects.append({"row": index, "reason": "duplicate", "detail": key, "source": row})
+            rejects.append({"source": source, "row": index, "reason": "duplicate", "detail": key,
+                            "data": row})
             continue
         seen.add(key)
         noted.update(notes)
-        kept.append({"id": f"row{index:06d}-{key[:8]}", **conversation})
+        kept.append({"id": f"s{source}r{index:06d}-{key[:8]}", **conversation})
     stats = {"rows_in": len(rows), "rows_kept": len(kept), "rows_dropped": len(rejects),
              **{f"dropped_{k}": v for k, v in sorted(dropped.items())}, **dict(sorted(noted.items()))}
+    return kept, rejects, stats
+
+
+def clean_sources(sources: list[tuple[str, list[dict]]],
+                  rules: CleaningRules) -> tuple[list[dict], list[dict], dict]:
+    """Every source cleaned and counted on its own, exact duplicates dropped across them:
+    (kept, rejects, stats with the totals and a `sources` section per source)."""
+    kept, rejects, seen, totals, per_source = [], [], set(), Counter(), {}
+    for index, (name, rows) in enumerate(sources):
+        source_kept, source_rejects, stats = clean_rows(rows, rules, seen, index)
+        kept += source_kept
+        rejects += source_rejects
+        totals.update(stats)
+        per_source[name] = stats
+    stats = dict(sorted(totals.items()))
+    if len(sources) > 1:
+        stats["sources"] = per_source
     return kept, rejects, stats
 
 
@@ -67,10 +89,9 @@ def split_conversations(kept: list[dict], test_fraction: float, seed: int,
 def main() -> None:
     params = load_params()
     dataset = params.dataset
-    rows = load_rows(read_json(SOURCE_MANIFEST), dataset.hub_split)
-    if dataset.max_rows is not None:
-        rows = rows[: dataset.max_rows]
-    kept, rejects, stats = clean_rows(rows, dataset.cleaning)
+    sources = [(source_name(resolved), load_rows(resolved, dataset.hub_split)[: dataset.max_rows])
+               for resolved in read_json(SOURCE_MANIFEST)["sources"]]
+    kept, rejects, stats = clean_sources(sources, dataset.cleaning)
     write_jsonl(REJECTS, rejects)  # before any check, so the reasons are this run's
     if len(kept) < 2:
         raise PipelineError(f"only {len(kept)} usable rows in {dataset.source}: see {REJECTS} "

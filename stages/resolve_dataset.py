@@ -18,8 +18,8 @@ from toolcall.sources import resolve_source
 
 def main() -> None:
     dataset = load_params().dataset
-    resolved = resolve_source(dataset.source, dataset.hub_revision)
-    write_json(SOURCE_MANIFEST, resolved)
+    resolved = [resolve_source(source, dataset.hub_revision) for source in dataset.sources]
+    write_json(SOURCE_MANIFEST, {"sources": resolved})
     log.info("resolve-dataset: %s", resolved)
 
 

@@ -7,8 +7,9 @@ import shutil
 import pytest
 import torch
 from conftest import WEATHER_TOOL, run_stage
-from transformers import AutoModelForCausalLM, GenerationConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+from stages.export import probe_prompt
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
 from toolcall.io import PipelineError, read_jsonl
 from toolcall.templates import FAMILIES, render_glm4_call
@@ -130,16 +131,38 @@ def test_export_round_trip(tuned, key, merge, monkeypatch):
     check = json.loads((tuned / "models" / key / "export" / "export_check.json").read_text())
     assert check["merged"] is merge
     assert check["template_renders_training_format"] and check["greedy_tokens_match_base_plus_adapter"]
+    export = tuned / "models" / key / "export"
+    family = FAMILIES[MODELS[key]]
+    tokenizer = AutoTokenizer.from_pretrained(export)
+    stops = tokenizer.convert_tokens_to_ids(family.stop_tokens)
+    assert GenerationConfig.from_pretrained(export).eos_token_id == stops
+    assert tokenizer.eos_token == family.chat.eos_token
     if not merge:
+        base = json.loads((export / "adapter_config.json").read_text())["base_model_name_or_path"]
+        assert base == str((tuned / "models" / key / "base").resolve())  # not repository-relative
         return
+    # Plain generate stops where the tuned model ends its turn: force the family's first stop
+    # token at the third new token and nothing may follow it.
+    exported = AutoModelForCausalLM.from_pretrained(export).eval()
+    ids = tokenizer(probe_prompt(family), add_special_tokens=False, return_tensors="pt")["input_ids"]
+
+    def end_turn_at_third_token(input_ids, scores):
+        if input_ids.shape[1] - ids.shape[1] == 2:
+            scores[:, :] = -float("inf")
+            scores[:, stops[0]] = 0.0
+        return scores
+
+    with torch.inference_mode():
+        out = exported.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=12,
+                                do_sample=False, logits_processor=[end_turn_at_third_token])
+    assert out[0, ids.shape[1]:].tolist()[-1] == stops[0] and out.shape[1] == ids.shape[1] + 3
     # Beyond the probe: plain transformers on the export = base + adapter, on test turns.
-    exported = AutoModelForCausalLM.from_pretrained(tuned / "models" / key / "export").eval()
     tool_model = load_tool_model(key)
     samples = build_samples(read_jsonl("data/prepared/test.jsonl")[:3], tool_model.family)
     for sample in samples[:6]:
         ids = tool_model.tokenizer(sample["prompt"], add_special_tokens=False,
                                    return_tensors="pt")["input_ids"]
-        settings = {"do_sample": False, "max_new_tokens": 12,
+        settings = {"do_sample": False, "max_new_tokens": 12, "eos_token_id": stops,
                     "pad_token_id": tool_model.tokenizer.pad_token_id}
         with torch.inference_mode():
             a = exported.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **settings)

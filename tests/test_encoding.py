@@ -12,7 +12,7 @@ from toolcall.templates import FAMILIES
 def tokenizers():
     corpus = (FAMILIES["glm4"].render([], [{"role": "user", "content": "你好，北京天气怎么样？"}]).text,
               '{"city": "北京", "days": 1} get_weather 上海 广州 华氏度 摄氏度')
-    return {name: train_tokenizer(list(corpus) * 5, fam, vocab_size=600)
+    return {name: train_tokenizer(list(corpus) * 5, fam, vocab_size=600, checkpoint=fam.base)
             for name, fam in FAMILIES.items()}
 
 

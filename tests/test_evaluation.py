@@ -47,7 +47,7 @@ def test_batched_and_static_cache_generation_equal_one_by_one(family, tmp_path):
              "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 2048}
     settings = {"vocab_size": 500, "seed": 0, "pretrain_steps": 5, "pretrain_batch_size": 4,
                 "pretrain_block_size": 64, "pretrain_learning_rate": 1e-2}
-    build_standin(fam, texts, texts, shape, settings, tmp_path)
+    build_standin(fam, texts, texts, shape, settings, tmp_path, fam.base)
     model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     prompts = [s["prompt"] for s in build_samples(conversations[:6], fam)]
@@ -118,7 +118,7 @@ def test_decoding_is_greedy_whatever_the_checkpoint_ships(tmp_path, recwarn, cap
              "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 2048}
     settings = {"vocab_size": 400, "seed": 0, "pretrain_steps": 20, "pretrain_batch_size": 4,
                 "pretrain_block_size": 64, "pretrain_learning_rate": 1e-2}
-    build_standin(fam, texts, texts, shape, settings, tmp_path)
+    build_standin(fam, texts, texts, shape, settings, tmp_path, fam.base)
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     prompts = [s["prompt"] for s in build_samples(conversations[:4], fam)]
     stops = tokenizer.convert_tokens_to_ids(fam.stop_tokens)

@@ -4,7 +4,7 @@ import json
 
 from conftest import load_fixture
 
-from stages.prepare_dataset import clean_rows, split_conversations
+from stages.prepare_dataset import clean_rows, clean_sources, split_conversations
 from toolcall.glaive import KEEP_ALL, CleaningRules, decode_conversation
 
 DIRTY = load_fixture("dirty_glaive.json")
@@ -19,7 +19,7 @@ def test_every_dirty_row_gets_its_verdict():
     assert stats["rows_kept"] + stats["rows_dropped"] == len(DIRTY)
     assert len(kept) == stats["rows_kept"]
     # every reject carries its source row, so nothing is lost
-    assert all(r["source"] == DIRTY[r["row"]]["row"] for r in rejects)
+    assert all(r["data"] == DIRTY[r["row"]]["row"] for r in rejects)
 
 
 def test_repairs_are_counted():
@@ -55,6 +55,16 @@ def test_duplicates_never_cross_the_split():
     contents = lambda split: {json.dumps(c["messages"]) + c["tools"] for c in split}  # noqa: E731
     assert not contents(train) & contents(test)
     assert stats["dropped_duplicate"] == len(rows) - len(kept)
+
+
+def test_several_sources_are_cleaned_and_counted_each():
+    rows = [d["row"] for d in DIRTY]
+    kept, rejects, stats = clean_sources([("zh", rows), ("en", rows[:3])], CleaningRules())
+    alone = clean_rows(rows, CleaningRules())[2]
+    assert stats["sources"]["zh"] == alone
+    # the second source repeats rows of the first: exact duplicates across sources are dropped
+    assert stats["sources"]["en"]["dropped_duplicate"] == 3 and stats["rows_in"] == len(rows) + 3
+    assert {r["source"] for r in rejects} == {0, 1} and len({c["id"] for c in kept}) == len(kept)
 
 
 def test_split_is_seeded_and_complete():

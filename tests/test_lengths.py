@@ -25,7 +25,8 @@ def _conversation(n_exchanges, long_exchange=None):
 @pytest.fixture(scope="module")
 def tokenizer():
     return train_tokenizer([FAMILIES["glm4"].render([WEATHER_TOOL], _conversation(3)["messages"]
-                                                    ).text] * 3, FAMILIES["glm4"], 500)
+                                                    ).text] * 3, FAMILIES["glm4"], 500,
+                           FAMILIES["glm4"].base)
 
 
 def test_segments_start_at_user_turns():

@@ -44,14 +44,14 @@ def packed(request, tmp_path_factory):
     settings = {"vocab_size": 500, "seed": 0, "pretrain_steps": 0, "pretrain_batch_size": 1,
                 "pretrain_block_size": 64, "pretrain_learning_rate": 1e-3}
     texts = [r.text for r in rendered]
-    build_standin(family, texts, texts, shape, settings, folder)
+    build_standin(family, texts, texts, shape, settings, folder, family.base)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
                                                  attn_implementation=attention)
     examples = [dataclasses.asdict(encode_rendered(r, tokenizer)) for r in rendered]
     lora = LoraParams(r=4, alpha=8, dropout=0.0, target_modules="all-linear")
     trainer = SFTTrainer(model=model, args=sft_config(TRAIN, folder / "out", seed=0, bf16=False),
-                         processing_class=tokenizer, peft_config=lora_config(lora),
+                         processing_class=tokenizer, peft_config=lora_config(lora, []),
                          train_dataset=Dataset.from_list(examples),
                          eval_dataset=Dataset.from_list(examples[:1]))
     row = trainer.train_dataset[0]

@@ -29,7 +29,9 @@ def _check(ok: bool, key: str, value: object, allowed: str) -> None:
 
 @dataclass(frozen=True)
 class DatasetParams:
-    source: str  # a local .json/.jsonl file, or a hub id such as llamafactory/glaive_toolcall_zh
+    # Local .json/.jsonl(.gz) files or hub data set ids (llamafactory/glaive_toolcall_zh), one
+    # or a list: each is cleaned and counted on its own, then they are split together.
+    source: str | list[str]
     hub_revision: str
     hub_split: str
     test_fraction: float
@@ -39,7 +41,13 @@ class DatasetParams:
     near_duplicate_similarity: float  # conversations at least this similar share a split
     max_rows: int | None = None
 
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
     def validate(self, key: str) -> None:
+        _check(bool(self.sources) and all(self.sources), f"{key}.source", self.source,
+               "a file path or hub id, or a list of them")
         _check(0 < self.test_fraction < 1, f"{key}.test_fraction", self.test_fraction,
                "a number between 0 and 1")
         _check(self.over_length in ("drop", "split"), f"{key}.over_length", self.over_length,
@@ -91,9 +99,13 @@ class LoraParams:
     # Modules trained in full next to the adapters (e.g. embed_tokens, lm_head), as
     # LLaMA-Factory's additional_target; saved with the adapter.
     modules_to_save: list[str] = field(default_factory=list)
+    # Train the embedding and output rows of the family's format tokens (and only those).
+    train_format_tokens: bool = False
 
     def validate(self, key: str) -> None:
         _check(self.r > 0, f"{key}.r", self.r, "a positive integer (LoRA rank)")
+        _check(not (self.train_format_tokens and self.modules_to_save), f"{key}.train_format_tokens",
+               self.train_format_tokens, "false when modules_to_save trains whole matrices")
         _check(self.alpha > 0, f"{key}.alpha", self.alpha, "a positive integer")
         _check(0 <= self.dropout < 1, f"{key}.dropout", self.dropout, "0 <= dropout < 1")
 

@@ -64,6 +64,16 @@ def resolve_source(source: str, hub_revision: str) -> dict:
     return {"kind": "hub", "id": source, "revision": hub_revision, "commit": commit}
 
 
+def source_name(resolved: dict) -> str:
+    """A short name for a resolved source in stats: the file's name, or the hub id."""
+    if resolved["kind"] == "hub":
+        return resolved["id"]
+    name = Path(resolved["path"]).name
+    for suffix in sorted(LOCAL_SUFFIXES, key=len, reverse=True):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def read_local_rows(path: Path) -> list[dict]:
     """glaive rows from a .json (one list) or .jsonl (one row a line) file, either gzipped."""
     _check_local(path)

