@@ -211,3 +211,12 @@ def test_official_template_text_is_what_registry_ships():
     """The fetched template is the real one (guards the extraction, not our code)."""
     assert re.search(r"You are Qwen, created by Alibaba Cloud", official_qwen2_5_template())
     assert official_glm4_template().startswith("[gMASK]<sop>{% for item in messages %}")
+
+
+def test_the_recorded_eos_facts_are_the_real_ids():
+    """Family facts vs the published generation_config.json ids: Qwen2.5-7B stops at 151643
+    only, Qwen2.5-7B-Instruct at [151645, 151643]."""
+    tokenizer = qwen_tokenizer()
+    assert tokenizer.convert_tokens_to_ids(QWEN.base.eos_tokens) == [151643]
+    assert tokenizer.convert_tokens_to_ids(QWEN.chat.eos_tokens) == [151645, 151643]
+    assert QWEN.chat.eos_token == read_json(qwen2_5_files() / "tokenizer_config.json")["eos_token"]
