@@ -85,28 +85,27 @@ def _load(source: str) -> list[dict]:
     return load_rows(resolve_source(source, "main"), "train")
 
 
-def test_hub_dataset_is_pinned_to_the_commit_its_revision_resolves_to(monkeypatch):
-    import datasets
-
+def test_hub_dataset_is_pinned_to_the_commit_its_revision_resolves_to(monkeypatch, tmp_path):
     asked = {}
+    row = {"conversations": [{"from": "human", "value": "你好"}, {"from": "gpt", "value": "好"}]}
+    (tmp_path / "glaive_toolcall_zh_1k.json").write_text(json.dumps([row]), "utf-8")
 
     def dataset_info(self, repo_id, revision=None):
         asked["info"] = (repo_id, revision)
         return SimpleNamespace(sha=COMMIT)
 
-    def load_dataset(path, revision=None, split=None):
-        asked.update(path=path, revision=revision, split=split)
-        return [{"conversations": [], "tools": ""}]
+    def snapshot_download(repo_id, repo_type=None, revision=None, allow_patterns=None):
+        asked["download"] = (repo_id, repo_type, revision)
+        return str(tmp_path)
 
     monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     resolved = resolve_source("llamafactory/glaive_toolcall_zh", "main")
     assert resolved == {"kind": "hub", "id": "llamafactory/glaive_toolcall_zh", "revision": "main",
                         "commit": COMMIT}
-    rows = load_rows(resolved, "train")
+    assert load_rows(resolved, "train") == [row]
     assert asked == {"info": ("llamafactory/glaive_toolcall_zh", "main"),
-                     "path": "llamafactory/glaive_toolcall_zh", "revision": COMMIT, "split": "train"}
-    assert rows == [{"conversations": [], "tools": ""}]
+                     "download": ("llamafactory/glaive_toolcall_zh", "dataset", COMMIT)}
     # a revision that is already a commit needs no network
     assert resolve_source("llamafactory/glaive_toolcall_zh", COMMIT)["commit"] == COMMIT
 

@@ -112,13 +112,20 @@ def load_rows(resolved: dict, hub_split: str) -> list[dict]:
         if _sha256(path) != resolved["sha256"]:
             raise PipelineError(f"{path} changed after it was resolved: run `dvc repro` again")
         return read_local_rows(path)
-    from datasets import load_dataset  # noqa: PLC0415 (only the hub path needs it)
+    from huggingface_hub import snapshot_download  # noqa: PLC0415
 
-    try:
-        rows = load_dataset(resolved["id"], revision=resolved["commit"], split=hub_split)
-    except Exception as e:  # offline, gated: say what was tried
+    try:  # the data files of that commit, into (or, offline, from) the hub cache
+        folder = Path(snapshot_download(resolved["id"], repo_type="dataset", revision=resolved["commit"],
+                                        allow_patterns=[f"*{suffix}" for suffix in LOCAL_SUFFIXES]))
+    except Exception as e:  # offline without a cached copy, gated: say what was tried
         raise PipelineError(
             f"could not load hub data set {resolved['id']}@{resolved['commit']} "
             f"({type(e).__name__}: {e}); check the network and HF_TOKEN, or set dataset.source "
             "to a local file") from None
-    return list(rows)
+    files = sorted(p for p in folder.rglob("*") if p.name.endswith(LOCAL_SUFFIXES)
+                   and not p.name.startswith(("dataset_info", "dataset_dict")))
+    if files:  # glaive-format files, as LLaMA-Factory publishes them
+        return [row for path in files for row in read_local_rows(path)]
+    from datasets import load_dataset  # noqa: PLC0415 (a data set in another format)
+
+    return list(load_dataset(resolved["id"], revision=resolved["commit"], split=hub_split))

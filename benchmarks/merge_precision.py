@@ -1,0 +1,132 @@
+"""What folding LoRA into bf16 weights costs: the adapter's change that rounding removes, and
+the greedy tokens it changes, against the unmerged adapter and a float32 reference.
+
+    python -m benchmarks.merge_precision                 # the pipeline's tuned models (after dvc repro)
+    python -m benchmarks.merge_precision --shape real    # GPU: real shapes, random weights and LoRA
+
+A LoRA update is small next to the weight it adds to; in bf16 (8 bits of mantissa) an
+addition smaller than half a unit in the last place of the weight vanishes, and a larger one
+is rounded to a whole unit. For each adapted linear layer the script reports the error of the
+update as the merged weights apply it, ||bf16(W + dW) - bf16(W) - dW|| / ||dW|| (0: exact;
+above 1: worse than leaving the update out). Unmerged, PEFT adds the update to the layer's
+output instead, where no such rounding happens.
+
+With the pipeline's models it also generates every test turn greedily four ways (float32
+unmerged: the reference; bf16 unmerged; bf16 merged; float32 merged) through the generate
+stage's own code, and counts the turns whose tokens equal the reference. evaluate.merge_adapter
+and export.merge were chosen from these numbers (README, "Merged or not").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import torch
+
+from toolcall.evaluation import generate_token_batches, load_tokenizer
+from toolcall.io import read_jsonl
+from toolcall.layout import TEST_SPLIT, adapter_dir, weights_dir
+from toolcall.params import load_params
+from toolcall.templates import get_family
+from toolcall.turns import build_samples
+
+
+def update_error(weight: torch.Tensor, delta: torch.Tensor) -> float:
+    """Relative error of `delta` (float32) as it survives being added to `weight` in bf16."""
+    merged = (weight.float() + delta).to(torch.bfloat16).float()
+    kept = merged - weight.to(torch.bfloat16).float()
+    return ((kept - delta).norm() / delta.norm()).item()
+
+
+def lora_deltas(model) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """(base weight, float32 update scale * B @ A) of every LoRA layer of a PEFT model."""
+    deltas = {}
+    for name, module in model.named_modules():
+        if hasattr(module, "lora_A") and "default" in module.lora_A:
+            a, b = module.lora_A["default"].weight.float(), module.lora_B["default"].weight.float()
+            deltas[name] = (module.base_layer.weight.detach(), module.scaling["default"] * (b @ a))
+    return deltas
+
+
+def load(base: Path, adapter: Path, dtype: torch.dtype, merge: bool, device: str):
+    from peft import PeftModel  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
+
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=dtype), adapter)
+    return (model.merge_and_unload() if merge else model).to(device).eval()
+
+
+def pipeline_model(key: str, device: str) -> dict:
+    params = load_params()
+    family = get_family(params.model(key).family)
+    base, adapter = weights_dir(key), adapter_dir(key)
+    tokenizer = load_tokenizer(base, adapter)
+    stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
+    prompts = [tokenizer(s["prompt"], add_special_tokens=False)["input_ids"]
+               for s in build_samples(read_jsonl(TEST_SPLIT), family)]
+    prompts = [p for p in prompts if len(p) <= params.evaluate.max_prompt_tokens]
+
+    def tokens(dtype: torch.dtype, merge: bool) -> list[list[int]]:
+        model = load(base, adapter, dtype, merge, device)
+        done = dict((i, t) for i, t, _ in generate_token_batches(
+            model, prompts, tokenizer.pad_token_id, stop_ids, params.evaluate.max_new_tokens,
+            params.evaluate.batch_size))
+        return [done[i] for i in range(len(prompts))]
+
+    unmerged = load(base, adapter, torch.float32, False, device)
+    shares = [update_error(w, d) for w, d in lora_deltas(unmerged).values()]
+    reference = tokens(torch.float32, merge=False)
+    same = {}
+    for name, dtype, merge in (("bf16 unmerged", torch.bfloat16, False),
+                               ("bf16 merged", torch.bfloat16, True),
+                               ("fp32 merged", torch.float32, True)):
+        got = tokens(dtype, merge)
+        same[name] = sum(a == b for a, b in zip(got, reference, strict=True)) / len(reference)
+    return {"model": key, "turns": len(reference), "lora_layers": len(shares),
+            "update_error_median": statistics.median(shares), "update_error_max": max(shares),
+            "turns_equal_to_fp32_unmerged": same}
+
+
+def real_shapes(device: str, scale: float) -> dict:
+    """Random weights of the real shapes and a random rank-16 update of `scale` times the
+    weights' typical size: the update's rounding error per layer type (no generation)."""
+    from benchmarks.shapes import REAL  # noqa: PLC0415
+
+    out = {}
+    for key, config in REAL.items():
+        hidden, inner = config.hidden_size, config.intermediate_size
+        shares = {}
+        for name, (rows, cols) in {"q_proj": (hidden, hidden), "down_proj": (hidden, inner)}.items():
+            weight = torch.randn(rows, cols, device=device) * 0.02
+            b = torch.randn(rows, 16, device=device)
+            a = torch.randn(16, cols, device=device)
+            delta = b @ a
+            delta *= scale * weight.abs().mean() / delta.abs().mean()
+            shares[name] = update_error(weight, delta)
+        out[key] = shares
+    return {"update_to_weight_ratio": scale, "update_error": out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", choices=["pipeline", "real"], default="pipeline")
+    parser.add_argument("--models", nargs="*", help="model keys (default: every model in params.yaml)")
+    parser.add_argument("--out", type=Path, help="also write the results here as JSON")
+    args = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.shape == "real":
+        results = [real_shapes(device, scale) for scale in (0.001, 0.01, 0.1)]
+    else:
+        results = [pipeline_model(key, device) for key in args.models or load_params().models]
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False))
+    if args.out:
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
