@@ -4,78 +4,26 @@ the real ones ship (toolcall/templates.py Family.base) and the data set's one fi
 runs its hub-mode code (snapshot_download pinned to a commit, hub training settings, LoRA with
 trainable format tokens, the adapter export naming its hub base) on a CPU."""
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT, tiny_params
+from conftest import TINY
 
+from benchmarks.dress_rehearsal import COMMIT, DATASET, build_hub_cache, hub_project, offline_env
 from toolcall.io import read_json
-from toolcall.params import load_params
-from toolcall.sample_data import SAMPLE_PATH
-from toolcall.standins import build_standin
-from toolcall.templates import FAMILIES
-
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-DATASET = "llamafactory/glaive_toolcall_zh"
-
-
-def put_in_hub_cache(cache: Path, repo_type: str, repo_id: str, files: Path) -> None:
-    """`files` as huggingface_hub's cache holds a download of `repo_id` at COMMIT: blobs named
-    by their hash, a snapshot of symlinks into them, refs/main naming the commit."""
-    repo = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / COMMIT
-    snapshot.mkdir(parents=True)
-    (repo / "blobs").mkdir()
-    for path in files.iterdir():
-        data = path.read_bytes()
-        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.write_bytes(data)
-        (snapshot / path.name).symlink_to(os.path.relpath(blob, snapshot))
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(COMMIT)
+from toolcall.standins import SHAPE_KEYS
 
 
 @pytest.fixture(scope="module")
 def hub_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("hf_home")
-    rows = read_json(ROOT / SAMPLE_PATH)
-    params = tiny_params()
-    for key, model in load_params(ROOT / "params.yaml").models.items():
-        family = FAMILIES[model.family]
-        texts = [family.render([], [{"role": "user", "content": t["value"]}
-                                    for t in r["conversations"][:1]]).text for r in rows]
-        folder = tmp_path_factory.mktemp(key)
-        build_standin(family, texts, texts, {k: params["standin"][k] for k in (
-            "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-            "intermediate_size")} | {"max_position_embeddings": 4096},
-            {**params["standin"], "pretrain_steps": 0}, folder, family.base)
-        put_in_hub_cache(home / "hub", "model", model.hub_id, folder)
-    data = tmp_path_factory.mktemp("data")
-    shutil.copy(ROOT / SAMPLE_PATH, data / "glaive_toolcall_zh_1k.json")
-    put_in_hub_cache(home / "hub", "dataset", DATASET, data)
-
-    root = tmp_path_factory.mktemp("project")
-    for name in ("stages", "toolcall", ".dvcignore", "dvc.yaml"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, root / name)
-    params["weights"] = "hub"
-    for model in params["models"].values():
-        model["revision"] = COMMIT
-    params["dataset"].update(source=DATASET, hub_revision=COMMIT, max_rows=40)
-    params["train"].update(max_steps=2, logging_steps=1, eval_steps=2, save_steps=2)
-    params["lora"]["r"] = 4
-    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
-    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
+    home, root = tmp_path_factory.mktemp("hf_home"), tmp_path_factory.mktemp("project")
+    shape = {k: TINY["standin"][k] for k in SHAPE_KEYS if k != "max_position_embeddings"}
+    build_hub_cache(home, {**shape, "max_position_embeddings": 4096}, "cpu")
+    hub_project(root, {"dataset": {"max_rows": 40}, "lora": {"r": 4},
+                       "train": {"max_steps": 2, "logging_steps": 1, "eval_steps": 2, "save_steps": 2},
+                       "evaluate": TINY["evaluate"]})
+    env = offline_env(home, root)
     for command in (["git", "init", "-q"], ["dvc", "init", "-q", "--force"], ["dvc", "repro"],
                     ["python", "-m", "stages.export", "--model", "qwen2_5-7b"]):
         if command[0] == "python":

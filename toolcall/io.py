@@ -66,3 +66,6 @@ def run_stage(main: Callable[[], None]) -> None:
     except (ParamsError, PipelineError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    torch = sys.modules.get("torch")  # only stages that imported it used a GPU
+    if torch is not None and torch.cuda.is_available():
+        log.info("peak GPU memory: %.2f GiB", torch.cuda.max_memory_allocated() / 2**30)
