@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolcall.bfcl import CATEGORIES, LEADERBOARD, SUMMARY
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_text
-from toolcall.layout import PLOTS, compare_file, results_dir
+from toolcall.layout import PLOTS, compare_file, result_file, results_dir
 from toolcall.metrics import ERROR_TYPES, HEADLINE
 from toolcall.params import Params, load_params
 from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_html_table, to_markdown
@@ -76,6 +77,11 @@ def load_results(params: Params) -> dict[str, dict]:
                 raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")
             results[key][variant] = read_json(path)
             results[key][f"{variant}.meta"] = read_json(folder / f"{variant}.meta.json")
+            bfcl = result_file(key, variant, "bfcl")
+            if not bfcl.exists():
+                stage = "score-bfcl-chat-reference" if variant == "chat" else "score-bfcl"
+                raise PipelineError(f"{bfcl} is missing: run `dvc repro {stage}@{key}`")
+            results[key][f"{variant}.bfcl"] = read_json(bfcl)
         results[key]["train"] = read_json(folder / "train.json")
         results[key]["curves"] = {f"{key} {split}": _read_curve(folder / f"{split}_loss.csv")
                                   for split in ("train", "eval")}
@@ -113,7 +119,45 @@ def build_numbers(results: dict, runs: list[tuple[str, str]]) -> dict:
         for name in HEADLINE + DIAGNOSTICS:
             numbers[f"{key}.gain.{name}"] = _gain(results[key], name)
         numbers[f"{key}.train.eval_loss"] = results[key]["train"]["eval_loss"]
+    for key, variant in runs:
+        for name in BFCL_ROWS:
+            numbers[f"{key}.{variant}.{name}"] = results[key][f"{variant}.bfcl"].get(name)
+    for key in results:
+        for name in BFCL_ROWS:
+            numbers[f"{key}.gain.{name}"] = _bfcl_gain(results[key], name)
     return numbers
+
+
+BFCL_ROWS = [f"bfcl_{c}" for c in CATEGORIES] + SUMMARY
+
+
+def _bfcl_gain(results: dict, name: str) -> float | None:
+    tuned, base = results["tuned.bfcl"].get(name), results["base.bfcl"].get(name)
+    return None if tuned is None or base is None else tuned - base
+
+
+def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> list[Table]:
+    """BFCL per category and BFCL's summary figures per run, the tuned-minus-base change
+    (regressions marked), and the leaderboard's published figures for the chat models."""
+    keys = list(results)
+    first = results[keys[0]]["base.bfcl"]
+    table = Table("BFCL v4 single-turn (accuracy by BFCL's AST rules)",
+                  ["metric", "questions"] + [f"{k} {v}" for k, v in runs] + [f"{k} gain" for k in keys],
+                  [], red_cells=frozenset())
+    red = set()
+    for i, name in enumerate(BFCL_ROWS):
+        gains = [_bfcl_gain(results[k], name) for k in keys]
+        red |= {(i, 2 + len(runs) + j) for j, g in enumerate(gains) if g is not None and g < 0}
+        table.rows.append([name, str(first.get(f"{name}_questions", "–"))]
+                          + [_cell(results[k][f"{v}.bfcl"].get(name)) for k, v in runs]
+                          + [_cell(g) for g in gains])
+    table.red_cells = frozenset(red)
+    columns = list(next(v for k, v in LEADERBOARD.items() if k != "source"))
+    published = Table(f"Published BFCL figures of the chat models, percent ({LEADERBOARD['source']})",
+                      ["model"] + columns,
+                      [[k] + [f"{v[c]:.2f}" for c in columns] for k, v in LEADERBOARD.items()
+                       if k != "source"])
+    return [table, published]
 
 
 def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict]) -> list[Table]:
@@ -140,9 +184,9 @@ def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str,
     for key, variant in runs:
         meta = results[key][f"{variant}.meta"]
         provenance.rows.append([f"{key} {variant}", meta["base"], meta["adapter"] or "–",
-                                meta["test_split_sha256"], str(results[key][variant]["turns"]),
+                                meta["inputs_sha256"], str(results[key][variant]["turns"]),
                                 str(meta["decoding"]["max_new_tokens"])])
-    return [headline, settings_table, errors, provenance]
+    return [headline, settings_table, errors, provenance, *bfcl_tables(results, runs)]
 
 
 def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict]]:
@@ -177,7 +221,12 @@ def build_html(results: dict, runs: list[tuple[str, str]], tables: list[Table]) 
             failed.append(f"<h3>{key} · {turn['conversation_id']} turn {turn['turn_index']} · "
                           f"{turn['error_type']}</h3><pre>output: {html.escape(turn['output'])}\n"
                           f"gold:   {html.escape(gold)}</pre>")
+    bfcl_chart = svg_grouped_bars(
+        "BFCL summary (higher is better)", SUMMARY,
+        {name: [results[k][f"{v}.bfcl"].get(m) for m in SUMMARY]
+         for name, (k, v) in zip(run_names, runs, strict=True)}, x_max=1.0)
     sections = [headline_chart, to_html_table(tables[0]), error_chart, to_html_table(tables[2]),
+                bfcl_chart, to_html_table(tables[4]), to_html_table(tables[5]),
                 loss_chart, to_html_table(tables[1]), to_html_table(tables[3]), *failed]
     return html_page("Tool calling: GLM vs Qwen, base vs tuned", sections)
 
@@ -192,7 +241,9 @@ def main() -> None:
     headline = tables[0]
     write_text(compare_file("csv"),
                pd.DataFrame(headline.rows, columns=headline.columns).to_csv(index=False))
-    write_text(compare_file("md"), "\n".join(to_markdown(t) for t in tables))
+    headline, settings_table, errors, provenance, bfcl, published = tables
+    write_text(compare_file("md"), "\n".join(to_markdown(t) for t in (
+        headline, bfcl, published, errors, settings_table, provenance)))
     for name, rows in plot_rows(results, runs).items():
         write_text(PLOTS / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
     write_text(compare_file("html"), build_html(results, runs, tables))

@@ -1,4 +1,5 @@
-"""score: parse and score what the generate stage wrote, per variant of one model.
+"""score: parse and score what the generate stage wrote, per variant of one model (with --suite
+bfcl: judge BFCL's questions by BFCL's rules into metrics/models/<model>/bfcl.<variant>.json).
 
 Seconds of CPU, so a change to the parser, a metric or the bootstrap reruns only this and
 compare-models, never the generation. For each variant reads generations/<model>/<variant>.*
@@ -12,9 +13,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+from pathlib import Path
 
+from toolcall.bfcl import SUMMARY, judge, summarize
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_jsonl
-from toolcall.layout import TEST_SPLIT, generation_file, generation_meta, results_dir
+from toolcall.layout import (
+    BFCL_ANSWERS,
+    BFCL_QUESTIONS,
+    TEST_SPLIT,
+    generation_file,
+    generation_meta,
+    result_file,
+)
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import Params, load_params
 from toolcall.templates import Family, get_family
@@ -34,14 +45,44 @@ def score_generations(samples: list[dict], generations: list[dict], family: Fami
     return records
 
 
+def generation_of(key: str, variant: str, suite: str, inputs: Path) -> dict:
+    """The generation's metadata, after checking it was generated from `inputs` as they are."""
+    meta = read_json(generation_meta(key, variant, suite))
+    if meta["inputs_sha256"] != hashlib.sha256(inputs.read_bytes()).hexdigest()[:16]:
+        raise PipelineError(f"{generation_file(key, variant, suite)} was generated from another "
+                            f"{inputs}: run `dvc repro` (or the generate stage) again")
+    return meta
+
+
+def score_bfcl(key: str, variant: str, params: Params) -> dict:
+    """Judge one variant's BFCL answers by BFCL's rules; questions whose prompt was too long for
+    the model count as wrong."""
+    family = get_family(params.model(key).family)
+    generation_of(key, variant, "bfcl", BFCL_QUESTIONS)
+    questions = {q["id"]: q for q in read_jsonl(BFCL_QUESTIONS)}
+    answers = {a["id"]: a for a in read_jsonl(BFCL_ANSWERS)}
+    generated = {g["conversation_id"]: g for g in read_jsonl(generation_file(key, variant, "bfcl"))}
+    records = []
+    for question_id, question in questions.items():
+        output = generated.get(question_id)
+        parsed = family.parse(output["output"], json.loads(question["tools"])) if output else None
+        verdict = judge(question["category"], parsed, answers[question_id]) if parsed else "prompt_too_long"
+        records.append({"id": question_id, "category": question["category"],
+                        "output": output["output"] if output else None,
+                        "parsed": parsed.as_dict() if parsed else None,
+                        "verdict": verdict or "correct", "correct": verdict is None})
+    metrics = summarize(records)
+    write_json(result_file(key, variant, "bfcl"), metrics)
+    write_jsonl(result_file(key, variant, "bfcl", kind="turns"), records)
+    log.info("score %s %s BFCL: %d questions, %s", key, variant, len(records),
+             ", ".join(f"{k} {_fmt(metrics[k])}" for k in SUMMARY))
+    return metrics
+
+
 def score_variant(key: str, variant: str, params: Params) -> dict:
     """Score one variant's generations and write its metrics, metadata and turns."""
     family = get_family(params.model(key).family)
-    meta = read_json(generation_meta(key, variant))
-    split_hash = hashlib.sha256(TEST_SPLIT.read_bytes()).hexdigest()[:16]
-    if meta["test_split_sha256"] != split_hash:
-        raise PipelineError(f"{generation_file(key, variant)} was generated from another test "
-                            "split: run `dvc repro` (or the generate stage) again")
+    meta = generation_of(key, variant, "toolcall", TEST_SPLIT)
     samples = build_samples(read_jsonl(TEST_SPLIT), family)
     records = score_generations(samples, read_jsonl(generation_file(key, variant)), family)
     metrics = aggregate(records)
@@ -54,10 +95,9 @@ def score_variant(key: str, variant: str, params: Params) -> dict:
     scored_meta = {**meta, "scoring": {"parser": family.name, "rules": "docs/evaluation.md",
                                        "bootstrap_samples": params.evaluate.bootstrap_samples,
                                        "seed": params.seed}}
-    out_dir = results_dir(key)
-    write_json(out_dir / f"{variant}.json", metrics)
-    write_jsonl(out_dir / f"{variant}.turns.jsonl", records)
-    write_json(out_dir / f"{variant}.meta.json", scored_meta)
+    write_json(result_file(key, variant), metrics)
+    write_jsonl(result_file(key, variant, kind="turns"), records)
+    write_json(result_file(key, variant, kind="meta"), scored_meta)
     log.info("score %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools %s, "
              "tool_score %s, decision_f1 %s, format_valid %s", key, variant, metrics["turns"],
              *(_fmt(metrics[k]) for k in HEADLINE), _fmt(metrics["format_valid_rate"]))
@@ -75,10 +115,11 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--variants", nargs="+", choices=["base", "tuned", "chat"],
                         default=["base", "tuned"])
+    parser.add_argument("--suite", choices=["toolcall", "bfcl"], default="toolcall")
     args = parser.parse_args()
     params = load_params()
     for variant in args.variants:
-        score_variant(args.model, variant, params)
+        (score_bfcl if args.suite == "bfcl" else score_variant)(args.model, variant, params)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ TINY = {
                       "eval_steps": 2, "save_steps": 2},
     "evaluate": {"max_new_tokens": 8, "batch_size": 8, "bootstrap_samples": 20},
     "dataset": {"max_rows": 60, "test_fraction": 0.15},
+    "bfcl": {"max_per_category": 1},
 }
 
 

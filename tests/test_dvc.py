@@ -105,6 +105,13 @@ def test_outputs_are_where_layout_says():
         assert _outs(stages[f"score{suffix}"]) == {
             str(layout.results_dir(key) / f"{v}{ext}") for v in variants
             for ext in (".json", ".meta.json", ".turns.jsonl")}
+    assert _outs(stages["prepare-bfcl"]) == {str(layout.BFCL_QUESTIONS), str(layout.BFCL_ANSWERS)}
+    for suffix, variants in (("", ("base", "tuned")), ("-chat-reference", ("chat",))):
+        files = (layout.generation_file, layout.generation_meta)
+        assert _outs(stages[f"generate-bfcl{suffix}"]) == {
+            str(f(key, v, "bfcl")) for v in variants for f in files}
+        assert _outs(stages[f"score-bfcl{suffix}"]) == {
+            str(layout.result_file(key, v, "bfcl", kind)) for v in variants for kind in ("", "turns")}
     assert {str(layout.compare_file(s)) for s in ("md", "csv", "html", "json")} | {
         str(layout.PLOTS / f"{p}.csv") for p in ("headline", "errors", "loss")} == _outs(
         stages["compare-models"])

@@ -73,8 +73,11 @@ def test_repro_writes_every_output(project):
     assert "glm4-9b.chat.tool_score" in compare and "qwen2_5-7b.chat.tool_score" not in compare
     table = (root / "metrics" / "compare.md").read_text()
     assert "| tool_score |" in table and "**family**" in table and "glm4-9b chat" in table
+    assert "| bfcl_non_live_ast |" in table and "Published BFCL figures" in table
+    bfcl = json.loads((root / RESULTS / "glm4-9b" / "bfcl.tuned.json").read_text())
+    assert bfcl["bfcl_simple_python_questions"] == 1 and "bfcl_live" in bfcl
     page = (root / "metrics" / "compare.html").read_text()
-    assert page.count("<svg") == 3 and "http" not in page.replace(
+    assert page.count("<svg") == 4 and "http" not in page.replace(
         "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
 
 
@@ -122,7 +125,8 @@ def test_a_scoring_change_never_regenerates(project):
     finally:
         metrics.write_text(original, encoding="utf-8")
     assert would_run == {"resolve-dataset", "score@glm4-9b", "score@qwen2_5-7b",
-                         "score-chat-reference@glm4-9b", "compare-models"}
+                         "score-chat-reference@glm4-9b", "score-bfcl@glm4-9b", "score-bfcl@qwen2_5-7b",
+                         "score-bfcl-chat-reference@glm4-9b", "compare-models"}
 
 
 def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):

@@ -11,6 +11,8 @@ TRAIN_SPLIT = PREPARED / "train.jsonl"
 TEST_SPLIT = PREPARED / "test.jsonl"
 REJECTS = PREPARED / "rejects.jsonl"
 DATASET_METRICS = Path("metrics/dataset.json")
+BFCL_QUESTIONS = Path("data/bfcl/questions.jsonl")  # BFCL asked as our conversations
+BFCL_ANSWERS = Path("data/bfcl/answers.jsonl")  # its function docs and ground truth
 # Raw generations of every model and variant: what the score stage reads.
 GENERATIONS = Path("generations")
 # Every per-model result lies under this folder, so compare-models can depend on it
@@ -46,26 +48,39 @@ def results_dir(key: str) -> Path:
     return RESULTS / key
 
 
-def generation_file(key: str, variant: str) -> Path:
-    return GENERATIONS / key / f"{variant}.jsonl"
+def run_name(variant: str, suite: str = "toolcall") -> str:
+    """What one model's files of a variant and evaluation suite are called: `tuned` for our
+    test split, `bfcl.tuned` for BFCL."""
+    return variant if suite == "toolcall" else f"{suite}.{variant}"
 
 
-def generation_meta(key: str, variant: str) -> Path:
-    return GENERATIONS / key / f"{variant}.meta.json"
+def generation_file(key: str, variant: str, suite: str = "toolcall") -> Path:
+    return GENERATIONS / key / f"{run_name(variant, suite)}.jsonl"
+
+
+def generation_meta(key: str, variant: str, suite: str = "toolcall") -> Path:
+    return GENERATIONS / key / f"{run_name(variant, suite)}.meta.json"
+
+
+def result_file(key: str, variant: str, suite: str = "toolcall", kind: str = "") -> Path:
+    """metrics/models/<key>/<run>.json, or with kind "meta" / "turns" its .meta.json and
+    .turns.jsonl."""
+    suffix = {"": ".json", "meta": ".meta.json", "turns": ".turns.jsonl"}[kind]
+    return RESULTS / key / f"{run_name(variant, suite)}{suffix}"
 
 
 def compare_file(suffix: str) -> Path:
     return COMPARE.with_suffix(f".{suffix}")
 
 
-def progress_file(key: str, variant: str, rank: int) -> Path:
+def progress_file(key: str, variant: str, rank: int, suite: str = "toolcall") -> Path:
     """Turns one generating process finished so far (resume state, not a DVC output)."""
-    return _progress_dir(key) / f"{variant}.rank{rank}.jsonl"
+    return _progress_dir(key) / f"{run_name(variant, suite)}.rank{rank}.jsonl"
 
 
-def progress_files(key: str, variant: str) -> list[Path]:
+def progress_files(key: str, variant: str, suite: str = "toolcall") -> list[Path]:
     """Every process's progress file for this variant, whatever the process count was."""
-    return sorted(_progress_dir(key).glob(f"{variant}.rank*.jsonl"))
+    return sorted(_progress_dir(key).glob(f"{run_name(variant, suite)}.rank*.jsonl"))
 
 
 def _progress_dir(key: str) -> Path:

@@ -202,6 +202,20 @@ class DistributedParams:
 
 
 @dataclass(frozen=True)
+class BfclParams:
+    categories: list[str]  # BFCL v4 single-turn categories asked
+    max_per_category: int | None  # a seeded sample of each (null: all 3,491 questions)
+
+    def validate(self, key: str) -> None:
+        from toolcall.bfcl import CATEGORIES  # noqa: PLC0415
+
+        unknown = sorted(set(self.categories) - set(CATEGORIES))
+        _check(not unknown, f"{key}.categories", unknown, f"some of {CATEGORIES}")
+        _check(self.max_per_category is None or self.max_per_category > 0,
+               f"{key}.max_per_category", self.max_per_category, "a positive integer or null")
+
+
+@dataclass(frozen=True)
 class ExportParams:
     merge: bool  # merge the adapter into the base weights, or export the adapter alone
 
@@ -218,6 +232,7 @@ class Params:
     standin_lora: dict
     models: dict[str, ModelParams]
     evaluate: EvaluateParams
+    bfcl: BfclParams
     export: ExportParams  # `python -m stages.export` (not a pipeline stage)
     distributed: DistributedParams
     # Optional: an official chat checkpoint per model, evaluated untrained as a reference.
@@ -229,6 +244,7 @@ class Params:
         self.dataset.validate("dataset")
         self.standin.validate("standin")
         self.evaluate.validate("evaluate")
+        self.bfcl.validate("bfcl")
         self.train.validate("train")
         self.lora.validate("lora")
         self.distributed.validate("distributed")

@@ -16,13 +16,15 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     bold_rows: frozenset[int] = frozenset()  # rows whose values differ between models
+    red_cells: frozenset[tuple[int, int]] = frozenset()  # (row, column) of regressions
 
 
 def to_markdown(table: Table) -> str:
     lines = [f"## {table.title}", "", "| " + " | ".join(table.columns) + " |",
              "|---" * len(table.columns) + "|"]
     for i, row in enumerate(table.rows):
-        cells = [f"**{c}**" if i in table.bold_rows else c for c in row]
+        cells = [f"**{c}**" if i in table.bold_rows else f"▼ {c}" if (i, j) in table.red_cells else c
+                 for j, c in enumerate(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -31,7 +33,8 @@ def to_html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = []
     for i, row in enumerate(table.rows):
-        cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
+        cells = "".join(f'<td class="regression">{html.escape(c)}</td>' if (i, j) in table.red_cells
+                        else f"<td>{html.escape(c)}</td>" for j, c in enumerate(row))
         body.append(f'<tr class="differs">{cells}</tr>' if i in table.bold_rows else f"<tr>{cells}</tr>")
     return (f"<h2>{html.escape(table.title)}</h2>\n<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
@@ -128,6 +131,7 @@ def html_page(title: str, sections: list[str]) -> str:
              "table{border-collapse:collapse;margin-bottom:1.5em}"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}"
              "tr.differs td{font-weight:bold;background:#fff6d5}"
+             "td.regression{color:#c00;font-weight:bold}"
              "pre{white-space:pre-wrap;background:#f6f6f6;padding:6px;font-size:12px}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{style}</style></head><body>"
