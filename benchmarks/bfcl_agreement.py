@@ -26,7 +26,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from toolcall.bfcl import CATEGORIES, NO_ANSWER, check_calls, data_file, read_lines
+from toolcall.bfcl import CATEGORIES, NO_ANSWER, data_file, read_lines
+from toolcall.bfcl_scoring import check_calls
 from toolcall.registry import BFCL_EVAL, fetch
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "bfcl_verdicts.json"

@@ -1,6 +1,6 @@
 """The real run's code path before the real weights: every stage of the DAG with weights=hub
 and a hub data set id, offline, against a local Hugging Face cache that holds checkpoints laid
-out and configured as the real ones ship (toolcall/templates.py Family.base) but with random
+out and configured as the real ones ship (toolcall/families/ Family.base) but with random
 weights. A few training steps and a few evaluation turns per model; wall time and peak GPU
 memory of every stage.
 
@@ -14,7 +14,6 @@ downloading 35 GB of weights; tests/test_hub_offline.py runs the same path at a 
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import os
@@ -29,12 +28,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from benchmarks.shapes import REAL
+from toolcall.families import FAMILIES
 from toolcall.io import read_json
 from toolcall.params import load_params
 from toolcall.sample_data import SAMPLE_PATH
 from toolcall.standins import SHAPE_KEYS, build_config, shipped_generation_config, train_tokenizer
-from toolcall.templates import FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # what every repository "resolves" to
@@ -72,7 +70,7 @@ def random_checkpoint(key: str, shape: dict | None, out: Path, device: str) -> N
     texts = ["\n".join(turn["value"] for turn in row["conversations"]) for row in rows]
     tokenizer = train_tokenizer(texts, family, 2000, family.base)
     if shape is None:
-        config = copy.deepcopy(REAL[key])
+        config = family.architecture.real()
         config.pad_token_id = tokenizer.pad_token_id
         config.eos_token_id = tokenizer.convert_tokens_to_ids(family.base.eos_tokens)
     else:

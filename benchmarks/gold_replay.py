@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 
 from stages.prepare_dataset import clean_rows, split_conversations
+from toolcall.families import FAMILIES
 from toolcall.metrics import aggregate, replay_gold
 from toolcall.params import load_params
 from toolcall.sources import read_local_rows
-from toolcall.templates import FAMILIES
 from toolcall.turns import build_samples
 
 SHOWN = ["call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1",

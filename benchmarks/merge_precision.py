@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 
 from toolcall.evaluation import generate_token_batches, load_tokenizer
+from toolcall.families import get_family
 from toolcall.io import read_jsonl
 from toolcall.layout import TEST_SPLIT, adapter_dir, weights_dir
 from toolcall.params import load_params
-from toolcall.templates import get_family
 from toolcall.turns import build_samples
 
 
@@ -93,10 +93,11 @@ def pipeline_model(key: str, device: str) -> dict:
 def real_shapes(device: str, scale: float) -> dict:
     """Random weights of the real shapes and a random rank-16 update of `scale` times the
     weights' typical size: the update's rounding error per layer type (no generation)."""
-    from benchmarks.shapes import REAL  # noqa: PLC0415
+    from benchmarks.shapes import real_config  # noqa: PLC0415
 
     out = {}
-    for key, config in REAL.items():
+    for key in load_params().models:
+        config = real_config(key)
         hidden, inner = config.hidden_size, config.intermediate_size
         shares = {}
         for name, (rows, cols) in {"q_proj": (hidden, hidden), "down_proj": (hidden, inner)}.items():

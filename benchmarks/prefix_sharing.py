@@ -19,10 +19,10 @@ import argparse
 import json
 from pathlib import Path
 
+from toolcall.families import get_family
 from toolcall.io import read_jsonl
 from toolcall.layout import TEST_SPLIT, weights_dir
 from toolcall.params import load_params
-from toolcall.templates import get_family
 from toolcall.turns import build_samples
 
 

@@ -5,47 +5,31 @@ from params.yaml for a quick run on a CPU."""
 from __future__ import annotations
 
 import argparse
-import copy
 
 import torch
-from transformers import GlmConfig, PretrainedConfig, Qwen2Config
+from transformers import PretrainedConfig
 
+from toolcall.families import get_family
 from toolcall.params import load_params
+from toolcall.standins import SHAPE_KEYS
 
-# From THUDM/glm-4-9b-hf and Qwen/Qwen2.5-7B config.json.
-REAL = {
-    "glm4-9b": GlmConfig(
-        vocab_size=151552, hidden_size=4096, intermediate_size=13696, num_hidden_layers=40,
-        num_attention_heads=32, num_key_value_heads=2, head_dim=128, partial_rotary_factor=0.5,
-        attention_bias=True, rms_norm_eps=1.5625e-07, max_position_embeddings=131072,
-        pad_token_id=151329, eos_token_id=[151329, 151336, 151338], tie_word_embeddings=False),
-    "qwen2_5-7b": Qwen2Config(
-        vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
-        num_attention_heads=28, num_key_value_heads=4, rope_theta=1e6, rms_norm_eps=1e-6,
-        max_position_embeddings=131072, pad_token_id=151643, eos_token_id=[151643, 151645],
-        tie_word_embeddings=False),
-}
+
+def real_config(key: str) -> PretrainedConfig:
+    """The published checkpoint's config of the model's family (toolcall/families/)."""
+    return get_family(load_params().model(key).family).architecture.real()
 
 
 def standin_config(key: str) -> PretrainedConfig:
     params = load_params()
-    shape = params.standin
-    common = dict(vocab_size=shape.vocab_size, hidden_size=shape.hidden_size,
-                  intermediate_size=shape.intermediate_size,
-                  num_hidden_layers=shape.num_hidden_layers,
-                  num_attention_heads=shape.num_attention_heads,
-                  num_key_value_heads=shape.num_key_value_heads,
-                  max_position_embeddings=shape.max_position_embeddings, pad_token_id=0,
-                  eos_token_id=[1], tie_word_embeddings=False)
-    if params.model(key).family == "glm4":
-        return GlmConfig(head_dim=shape.hidden_size // shape.num_attention_heads, **common)
-    return Qwen2Config(**common)
+    shape = {k: getattr(params.standin, k) for k in SHAPE_KEYS}
+    family = get_family(params.model(key).family)
+    return family.architecture.stand_in(params.standin.vocab_size, 0, [1], shape)
 
 
 def narrow_config(key: str) -> PretrainedConfig:
     """The real model's structure (every layer and head, so the same operators per step) at
     a width a CPU runs quickly: for counting what a decode step launches, not for timing."""
-    config = copy.deepcopy(REAL[key])
+    config = real_config(key)
     config.head_dim = 8
     config.hidden_size = config.num_attention_heads * 8
     config.intermediate_size = 2 * config.hidden_size
@@ -53,7 +37,7 @@ def narrow_config(key: str) -> PretrainedConfig:
 
 
 def config_for(shape: str, key: str) -> PretrainedConfig:
-    return {"real": lambda: REAL[key], "standin": lambda: standin_config(key),
+    return {"real": lambda: real_config(key), "standin": lambda: standin_config(key),
             "narrow": lambda: narrow_config(key)}[shape]()
 
 
@@ -107,5 +91,5 @@ def benchmark_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--shape", choices=["real", "standin", "narrow"], default="real",
                         help="real: the checkpoints' shapes (a GPU); standin: params.yaml's; "
                              "narrow: every real layer at a tiny width (counting operators)")
-    parser.add_argument("--models", nargs="+", default=list(REAL))
+    parser.add_argument("--models", nargs="+", default=list(load_params().models))
     return parser

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolcall.bfcl import CATEGORIES, LEADERBOARD, SUMMARY
+from toolcall.bfcl import CATEGORIES
+from toolcall.bfcl_scoring import LEADERBOARD, SUMMARY
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_text
 from toolcall.layout import PLOTS, compare_file, result_file, results_dir
 from toolcall.metrics import ERROR_TYPES, HEADLINE

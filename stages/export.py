@@ -27,10 +27,10 @@ from transformers import GenerationConfig
 
 from toolcall.chat import load_tool_model
 from toolcall.evaluation import greedy_config
+from toolcall.families import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 from toolcall.io import PipelineError, log, read_json, run_stage, write_json
 from toolcall.layout import export_dir, manifest_file, weights_dir
 from toolcall.params import load_params
-from toolcall.templates import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 
 PROBE_NEW_TOKENS = 32
 

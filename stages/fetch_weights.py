@@ -18,13 +18,13 @@ import os
 import shutil
 from pathlib import Path
 
+from toolcall.families import get_family
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import PipelineError, log, run_stage, write_json
 from toolcall.layout import manifest_file, weights_dir
 from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
 from toolcall.sample_data import make_sample
 from toolcall.sources import COMMIT
-from toolcall.templates import get_family
 
 # A checkpoint needs these to load; weights may be *.safetensors shards or one file.
 REQUIRED_FILES = ["config.json", "tokenizer_config.json"]

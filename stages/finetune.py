@@ -21,6 +21,7 @@ from pathlib import Path
 
 from toolcall.distributed import relaunch_if_needed
 from toolcall.encoding import show_mask
+from toolcall.families import get_family, template_is_equivalent
 from toolcall.io import (
     PipelineError,
     fingerprint,
@@ -41,7 +42,6 @@ from toolcall.layout import (
 )
 from toolcall.lengths import fit_to_length
 from toolcall.params import Params, load_params
-from toolcall.templates import get_family, template_is_equivalent
 
 
 def length_summary(lengths: list[int]) -> dict:

@@ -45,6 +45,7 @@ from toolcall.evaluation import (
     load_tokenizer,
     open_progress,
 )
+from toolcall.families import get_family
 from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json, write_jsonl
 from toolcall.layout import (
     BFCL_QUESTIONS,
@@ -58,7 +59,6 @@ from toolcall.layout import (
     weights_dir,
 )
 from toolcall.params import EvaluateParams, Params, load_params
-from toolcall.templates import get_family
 from toolcall.turns import build_samples, turn_key
 from toolcall.vllm_backend import generate_vllm, vllm_engine
 

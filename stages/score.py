@@ -16,7 +16,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from toolcall.bfcl import SUMMARY, judge, summarize
+from toolcall.bfcl_scoring import SUMMARY, judge, summarize
+from toolcall.families import Family, get_family
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_jsonl
 from toolcall.layout import (
     BFCL_ANSWERS,
@@ -28,7 +29,6 @@ from toolcall.layout import (
 )
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import Params, load_params
-from toolcall.templates import Family, get_family
 from toolcall.tracking import log_evaluation
 from toolcall.turns import build_samples, turn_key
 

@@ -70,6 +70,9 @@ WEATHER_TRAINED_SPANS = {
         "上海9度，广州70华氏度。<|im_end|>",
     ],
 }
+# The successors write their turns as their predecessors do (their prompts differ).
+WEATHER_TRAINED_SPANS["qwen3"] = WEATHER_TRAINED_SPANS["qwen2.5"]
+WEATHER_TRAINED_SPANS["glm4-0414"] = WEATHER_TRAINED_SPANS["glm4"]
 
 
 def load_fixture(name: str):

@@ -9,18 +9,10 @@ import pytest
 from conftest import load_fixture
 
 from benchmarks.bfcl_agreement import all_cases, our_verdict
-from toolcall.bfcl import (
-    CATEGORIES,
-    as_tool,
-    bfcl_samples,
-    data_file,
-    judge,
-    question_conversation,
-    read_lines,
-    summarize,
-)
+from toolcall.bfcl import CATEGORIES, as_tool, bfcl_samples, data_file, question_conversation, read_lines
+from toolcall.bfcl_scoring import judge, summarize
+from toolcall.families import FAMILIES
 from toolcall.registry import BFCL_EVAL, fetch
-from toolcall.templates import FAMILIES
 
 
 @cache

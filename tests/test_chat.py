@@ -11,8 +11,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from stages.export import probe_prompt
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
+from toolcall.families import FAMILIES
+from toolcall.families.glm4 import render_call as render_glm4_call
 from toolcall.io import PipelineError, read_jsonl
-from toolcall.templates import FAMILIES, render_glm4_call
 from toolcall.turns import build_samples
 
 MODELS = {"glm4-9b": "glm4", "qwen2_5-7b": "qwen2.5"}

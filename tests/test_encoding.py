@@ -4,8 +4,8 @@ import pytest
 from conftest import WEATHER_TRAINED_SPANS
 
 from toolcall.encoding import encode_rendered, show_mask, trained_segments
+from toolcall.families import FAMILIES
 from toolcall.standins import train_tokenizer
-from toolcall.templates import FAMILIES
 
 
 @pytest.fixture(scope="module")

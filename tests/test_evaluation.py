@@ -8,11 +8,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.generation.configuration_utils import CompileConfig
 
 from toolcall.evaluation import cut_at_stop, generate_greedy, load_causal_lm
+from toolcall.families import FAMILIES
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_jsonl
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
-from toolcall.templates import FAMILIES
 from toolcall.turns import build_samples
 
 

@@ -10,8 +10,8 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from stages import finetune
+from toolcall.families import FAMILIES
 from toolcall.params import load_params
-from toolcall.templates import FAMILIES
 
 KEY, FAMILY = "qwen2_5-7b", FAMILIES["qwen2.5"]
 

@@ -1,6 +1,6 @@
 """The real run's code path end to end, offline: `dvc repro` with weights=hub and a hub data set
 id, against a local Hugging Face cache that holds tiny checkpoints laid out and configured as
-the real ones ship (toolcall/templates.py Family.base) and the data set's one file. Every stage
+the real ones ship (toolcall/families/ Family.base) and the data set's one file. Every stage
 runs its hub-mode code (snapshot_download pinned to a commit, hub training settings, LoRA with
 trainable format tokens, the adapter export naming its hub base) on a CPU."""
 

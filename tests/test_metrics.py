@@ -3,6 +3,7 @@
 import pytest
 from conftest import WEATHER_TOOL
 
+from toolcall.families import FAMILIES
 from toolcall.glaive import CleaningRules, clean_row
 from toolcall.metrics import (
     LENIENT,
@@ -19,7 +20,6 @@ from toolcall.metrics import (
 )
 from toolcall.parsing import ParsedTurn
 from toolcall.sample_data import make_sample
-from toolcall.templates import FAMILIES
 from toolcall.turns import build_samples
 
 

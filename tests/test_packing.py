@@ -15,12 +15,12 @@ from trl import SFTTrainer
 
 from toolcall import attention
 from toolcall.encoding import encode_rendered
+from toolcall.families import FAMILIES
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import PipelineError
 from toolcall.params import LoraParams, TrainParams
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
-from toolcall.templates import FAMILIES
 from toolcall.training import lora_config, sft_config
 
 TRAIN = TrainParams(max_length=4096, packing=True, learning_rate=1e-3, max_steps=1,

@@ -6,8 +6,8 @@ import random
 import pytest
 from conftest import load_fixture
 
+from toolcall.families import FAMILIES
 from toolcall.metrics import aggregate, replay_gold
-from toolcall.templates import FAMILIES
 from toolcall.turns import build_samples
 
 FIXTURE = load_fixture("adversarial_turns.json")

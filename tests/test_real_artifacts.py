@@ -20,11 +20,11 @@ from transformers import AutoTokenizer
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from toolcall.encoding import encode_rendered, trained_segments
+from toolcall.families import FAMILIES, template_is_equivalent
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_json
-from toolcall.registry import BFCL_EVAL, QWEN2_5_TOKENIZER, QWEN3_TOKENIZER, fetch
+from toolcall.registry import BFCL_EVAL, QWEN2_5_TOKENIZER, QWEN3_TOKENIZER, XINFERENCE, fetch
 from toolcall.sample_data import SAMPLE_PATH
-from toolcall.templates import FAMILIES, template_is_equivalent
 
 QWEN = FAMILIES["qwen2.5"]
 GLM = FAMILIES["glm4"]
@@ -220,3 +220,81 @@ def test_the_recorded_eos_facts_are_the_real_ids():
     assert tokenizer.convert_tokens_to_ids(QWEN.base.eos_tokens) == [151643]
     assert tokenizer.convert_tokens_to_ids(QWEN.chat.eos_tokens) == [151645, 151643]
     assert QWEN.chat.eos_token == read_json(qwen2_5_files() / "tokenizer_config.json")["eos_token"]
+
+
+# ----------------------------------------------------------------------------- the successors
+
+QWEN3 = FAMILIES["qwen3"]
+GLM_0414 = FAMILIES["glm4-0414"]
+
+
+@cache
+def qwen3_files():
+    return fetch(QWEN3_TOKENIZER) / "models"
+
+
+@cache
+def official_glm4_0414_template() -> str:
+    models = fetch(XINFERENCE) / "xinference" / "model" / "llm" / "models" / "glm4-0414.json"
+    return read_json(models)[0]["chat_template"]
+
+
+def _prompts(messages: list[dict]) -> list[list[dict]]:
+    """Every prompt of a conversation: the messages before each assistant turn."""
+    return [messages[:k] for k, m in enumerate(messages) if m["role"] == "assistant"] + [messages]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_qwen3_prompts_are_the_official_template_s_in_non_thinking_mode(case):
+    """Every prompt, history included, as Qwen3-8B's template renders it with
+    enable_thinking=False (training rows differ only by the empty think block before each
+    trained turn: toolcall/families/qwen3.py)."""
+    tools, messages = CASES[case]
+    template = read_json(qwen3_files() / "tokenizer_config.json")["chat_template"]
+    for prompt in _prompts(messages):
+        official, _ = render_jinja_template(conversations=[_openai_messages(prompt)],
+                                            tools=tools or None, chat_template=template,
+                                            add_generation_prompt=True, enable_thinking=False)
+        assert QWEN3.render(tools, prompt, add_generation_prompt=True).text == official[0]
+
+
+def test_training_mask_on_the_real_qwen3_tokenizer():
+    tokenizer = AutoTokenizer.from_pretrained(qwen3_files())
+    assert tokenizer.convert_tokens_to_ids(QWEN3.stop_tokens) == [151645, 151643]
+    assert tokenizer.convert_tokens_to_ids(["<tool_response>", "<think>", "</think>"]) == [
+        151665, 151667, 151668]
+    for tools, messages in _conversations():
+        rendered = QWEN3.render(tools, messages)
+        encoded = encode_rendered(rendered, tokenizer)
+        expected = [QWEN3.assistant_text(m) + "<|im_end|>" for m in messages if m["role"] == "assistant"]
+        assert trained_segments(encoded.input_ids, encoded.assistant_masks, tokenizer) == expected
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_glm4_0414_renders_as_its_template_except_the_call_s_space(case):
+    """GLM-4-0414's template (as transformers renders it) writes a past call as `name \\n{json}`;
+    the model writes `name\\n{json}`, and so do our prompts and training rows."""
+    tools, messages = CASES[case]
+    for prompt in _prompts(messages):
+        official, _ = render_jinja_template(
+            conversations=[_glm_0414_messages(prompt)], tools=tools or None,
+            chat_template=official_glm4_0414_template(), add_generation_prompt=True)
+        unspaced = official[0].replace("get_weather \n", "get_weather\n")
+        assert GLM_0414.render(tools, prompt, add_generation_prompt=True).text == unspaced
+
+
+def _glm_0414_messages(messages: list[dict]) -> list[dict]:
+    """GLM-4-0414's message convention: a call as {metadata: name, content: arguments}, a tool
+    result as `observation` (its model card's function-call section)."""
+    out = []
+    for m in messages:
+        if m["role"] == "assistant":
+            if m.get("content") or not m.get("tool_calls"):
+                out.append({"role": "assistant", "content": m["content"]})
+            out += [{"role": "assistant", "metadata": c["name"],
+                     "content": json.dumps(c["arguments"], ensure_ascii=False)}
+                    for c in m.get("tool_calls") or []]
+        else:
+            out.append({"role": "observation" if m["role"] == "tool" else m["role"],
+                        "content": m["content"]})
+    return out

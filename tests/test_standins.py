@@ -1,12 +1,12 @@
-"""The stand-ins ship what the real checkpoints ship (toolcall/templates.py Family.base/.chat):
+"""The stand-ins ship what the real checkpoints ship (toolcall/families/ Family.base/.chat):
 the tests then exercise the real-path code on them."""
 
 import pytest
 from conftest import tiny_params
 from transformers import AutoTokenizer, GenerationConfig
 
+from toolcall.families import FAMILIES
 from toolcall.standins import build_standin
-from toolcall.templates import FAMILIES
 
 SHAPE = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
          "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 256}

@@ -21,11 +21,11 @@ import torch
 from transformers.generation.streamers import BaseStreamer
 
 from toolcall.evaluation import cut_at_stop, greedy_config, load_causal_lm, use_greedy
+from toolcall.families import Family, get_family
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
 from toolcall.parsing import CALLS
-from toolcall.templates import Family, get_family
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolcall.templates import Rendered
+from toolcall.families import Rendered
 
 
 @dataclass

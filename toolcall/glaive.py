@@ -5,7 +5,7 @@ with `from` in human / gpt / function_call / observation. The neutral form is
 
   {"id": str, "tools": "<JSON string of OpenAI-form tools>", "messages": [...]}
 
-with messages as in `toolcall.templates`, except that call arguments stay JSON
+with messages as in `toolcall.families`, except that call arguments stay JSON
 strings on disk: Arrow would otherwise merge every row's argument keys into every
 other row (filled with null). `decode_conversation` turns them back into dicts right
 before rendering.

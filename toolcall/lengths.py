@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Callable
 
 from toolcall.encoding import Encoded, encode_rendered
+from toolcall.families import Family
 from toolcall.glaive import decode_conversation
-from toolcall.templates import Family
 
 DROP, SPLIT = "drop", "split"
 

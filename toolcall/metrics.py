@@ -13,9 +13,9 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 
+from toolcall.families import Family
 from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
 from toolcall.schema import call_violations, drop_nulls, function_of
-from toolcall.templates import Family
 from toolcall.text import normalize_text
 from toolcall.turns import STRATA
 

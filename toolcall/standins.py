@@ -1,6 +1,6 @@
 """Tiny stand-ins of the real architectures, built offline.
 
-A stand-in is a randomly initialised GlmForCausalLM or Qwen2ForCausalLM with a few
+A stand-in is a randomly initialised model of the family's architecture with a few
 small layers, plus a byte-level BPE tokenizer trained on the bundled sample rendered
 in the family's own format, carrying the family's special tokens and chat template.
 Like a real base model it has read the domain's text (a short warm-up on the sample's
@@ -18,15 +18,9 @@ from pathlib import Path
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from tqdm import tqdm
-from transformers import (
-    AutoModelForCausalLM,
-    GenerationConfig,
-    GlmConfig,
-    PreTrainedTokenizerFast,
-    Qwen2Config,
-)
+from transformers import AutoModelForCausalLM, GenerationConfig, PreTrainedTokenizerFast
 
-from toolcall.templates import Checkpoint, Family
+from toolcall.families import Checkpoint, Family
 
 # The stand-ins' pre-tokenizer: the Qwen2 / GLM-4 split (newlines stand alone, so a span
 # boundary after "\n" never falls inside a token), except that every Chinese character,
@@ -85,21 +79,10 @@ SHAPE_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_ke
 
 def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict,
                  checkpoint: Checkpoint):
-    common = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=shape["hidden_size"],
-        num_hidden_layers=shape["num_hidden_layers"],
-        num_attention_heads=shape["num_attention_heads"],
-        num_key_value_heads=shape["num_key_value_heads"],
-        intermediate_size=shape["intermediate_size"],
-        max_position_embeddings=shape["max_position_embeddings"],
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.convert_tokens_to_ids(checkpoint.eos_tokens),
-        tie_word_embeddings=False,
-    )
-    if family.name == "glm4":
-        return GlmConfig(head_dim=shape["hidden_size"] // shape["num_attention_heads"], **common)
-    return Qwen2Config(**common)
+    """A config of the family's architecture at `shape`, with the tokenizer's vocabulary and
+    the checkpoint's pad and eos tokens."""
+    return family.architecture.stand_in(len(tokenizer), tokenizer.pad_token_id,
+                                        tokenizer.convert_tokens_to_ids(checkpoint.eos_tokens), shape)
 
 
 def plain_texts(rows: list[dict]) -> list[str]:

@@ -9,8 +9,8 @@ are offered), `notools`.
 
 from __future__ import annotations
 
+from toolcall.families import Family
 from toolcall.glaive import decode_conversation
-from toolcall.templates import Family
 
 STRATA = ["call", "nocall_after_obs", "nocall_with_tools", "notools"]
 

@@ -1,4 +1,6 @@
-"""Golden renderings, Jinja/Python agreement, trained spans and render->parse round trips."""
+"""The suite every registered family passes (toolcall/families/): golden renderings, Jinja =
+Python, trained spans that are exactly the assistant turns and their end tokens, stop tokens,
+the template check, and a stand-in that builds and trains."""
 
 import json
 
@@ -6,12 +8,9 @@ import pytest
 from conftest import FIXTURES, WEATHER_TRAINED_SPANS
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from toolcall.templates import (
-    FAMILIES,
-    render_glm4_call,
-    render_qwen_call,
-    template_is_equivalent,
-)
+from toolcall.families import FAMILIES, template_is_equivalent
+from toolcall.families.glm4 import render_call as render_glm4_call
+from toolcall.families.qwen2_5 import render_call as render_qwen_call
 
 FAMILY_NAMES = sorted(FAMILIES)
 
@@ -67,7 +66,7 @@ def test_jinja_accepts_openai_style_calls_with_string_arguments(family, weather_
     assert rendered[0] == FAMILIES[family].render(tools, messages[:2]).text
 
 
-@pytest.mark.parametrize("family", FAMILY_NAMES)
+@pytest.mark.parametrize("family", sorted(WEATHER_TRAINED_SPANS))
 def test_trained_spans(family, weather_conversation):
     rendered = FAMILIES[family].render(*weather_conversation)
     assert [rendered.text[s:e] for s, e in rendered.trained] == WEATHER_TRAINED_SPANS[family]
@@ -97,25 +96,26 @@ def test_round_trip_qwen(call):
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
-def test_round_trip_of_a_whole_turn(family, weather_conversation):
-    """The trained text of each assistant turn (minus its stop token) is the family's
-    assistant_text of it, and parses back to it."""
+def test_trained_spans_are_the_turns_as_generated(family, weather_conversation):
+    """In a training row every trained span is one assistant turn exactly as the model writes
+    it (assistant_text, which the parser reads back) plus the token that ends it, and follows
+    exactly what a prompt ends with: the model learns each turn in its inference context."""
     tools, messages = weather_conversation
     fam = FAMILIES[family]
-    for k, message in enumerate(messages):
-        if message["role"] != "assistant":
-            continue
-        prompt = fam.render(tools, messages[:k], add_generation_prompt=True).text
-        full = fam.render(tools, messages[: k + 1]).text
-        generated = full[len(prompt):]
-        for stop in fam.stop_tokens:
-            generated = generated.split(stop)[0]
-        assert generated == fam.assistant_text(message)
-        parsed = fam.parse(generated, tools)
-        if message.get("tool_calls"):
-            assert parsed.calls == message["tool_calls"] and parsed.format_valid
-        else:
-            assert parsed.kind == "text" and parsed.content == message["content"]
+    opening = fam.render([], [], add_generation_prompt=True).text.removeprefix(fam.render([], []).text)
+    rendered = fam.render(tools, [{"role": "system", "content": "简短回答。"}, *messages])
+    turns = [m for m in messages if m["role"] == "assistant"]
+    assert len(rendered.trained) == len(turns)
+    for (start, end), message in zip(rendered.trained, turns, strict=True):
+        text = rendered.text[start:end]
+        assert rendered.text[:start].endswith(opening)
+        assert text.startswith(fam.assistant_text(message))
+        assert text.removeprefix(fam.assistant_text(message)) in fam.stop_tokens
+        parsed = fam.parse(fam.assistant_text(message), tools)
+        assert parsed.calls == message.get("tool_calls", []) and parsed.format_valid
+    assert set(fam.stop_tokens) <= set(fam.special_tokens) and fam.pad_token in fam.special_tokens
+    assert set(fam.tokenizer_prefix) <= set(fam.special_tokens)
+    assert set(fam.base.eos_tokens) <= set(fam.special_tokens)
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
@@ -123,6 +123,39 @@ def test_template_equivalence_check(family):
     fam = FAMILIES[family]
     assert template_is_equivalent(fam.chat_template, fam)
     assert not template_is_equivalent(None, fam)
-    other = FAMILIES["qwen2.5" if family == "glm4" else "glm4"]
-    assert not template_is_equivalent(other.chat_template, fam)
+    for other in FAMILIES.values():
+        if other.name != family:
+            assert not template_is_equivalent(other.chat_template, fam), other.name
     assert not template_is_equivalent("{{ messages[0].content }}", fam)
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_a_stand_in_builds_and_trains(family, weather_conversation, tmp_path):
+    """The family's architecture and tokens make a model that loads and learns its format."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from toolcall.encoding import encode_rendered
+    from toolcall.standins import build_standin
+
+    fam = FAMILIES[family]
+    rendered = fam.render(*weather_conversation)
+    shape = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 1024}
+    settings = {"vocab_size": 400, "seed": 0, "pretrain_steps": 2, "pretrain_batch_size": 2,
+                "pretrain_block_size": 32, "pretrain_learning_rate": 1e-3}
+    build_standin(fam, [rendered.text] * 4, [rendered.text] * 4, shape, settings, tmp_path, fam.base)
+    model = AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert type(model).__name__ == fam.architecture.name
+    encoded = encode_rendered(rendered, AutoTokenizer.from_pretrained(tmp_path))
+    ids = torch.tensor([encoded.input_ids])
+    labels = torch.where(torch.tensor([encoded.assistant_masks]) == 1, ids, -100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(5):
+        loss = model(input_ids=ids, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
