@@ -159,3 +159,22 @@ def test_a_stand_in_builds_and_trains(family, weather_conversation, tmp_path):
         optimizer.zero_grad()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_everything_else_asks_the_registry():
+    """No stage, benchmark or pipeline module imports a family's module or branches on a family
+    name: a new family is its module and a registry line."""
+    import re
+
+    from conftest import ROOT
+
+    names = "|".join(re.escape(n) for n in FAMILIES)
+    modules = "|".join(p.stem for p in (ROOT / "toolcall" / "families").glob("*.py"))
+    direct = rf"toolcall\.families\.\w+|from toolcall\.families import .*\b({modules})\b"
+    for folder in ("stages", "benchmarks", "toolcall"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "families" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(direct, text), path
+            assert not re.search(rf"""==\s*["']({names})["']""", text), path
