@@ -88,7 +88,7 @@ def build_standin_checkpoint(params: Params, model: ModelParams, variant: str, s
     shape = {k: settings[k] for k in SHAPE_KEYS}
     checkpoint = family.chat if variant == "chat" else family.base
     summary = build_standin(family, rendered, plain_texts(rows), shape, settings, out_dir,
-                            checkpoint)
+                            checkpoint, plain_texts(rows, settings["pretrain_text"]))
     return {"source": "standin", "stands_in_for": stands_in_for, "mirrors": checkpoint.hub_id,
             "family": model.family,
             **settings, **summary}

@@ -8,7 +8,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import TINY
+from conftest import TINY, tiny_params
 
 from benchmarks.dress_rehearsal import COMMIT, DATASET, build_hub_cache, hub_project, offline_env
 from toolcall.io import read_json
@@ -18,7 +18,8 @@ from toolcall.standins import SHAPE_KEYS
 @pytest.fixture(scope="module")
 def hub_run(tmp_path_factory):
     home, root = tmp_path_factory.mktemp("hf_home"), tmp_path_factory.mktemp("project")
-    shape = {k: TINY["standin"][k] for k in SHAPE_KEYS if k != "max_position_embeddings"}
+    standin = tiny_params()["standin"]
+    shape = {k: standin[k] for k in SHAPE_KEYS if k != "max_position_embeddings"}
     build_hub_cache(home, {**shape, "max_position_embeddings": 4096}, "cpu")
     hub_project(root, {"dataset": {"max_rows": 40}, "lora": {"r": 4},
                        "train": {"max_steps": 2, "logging_steps": 1, "eval_steps": 2, "save_steps": 2},

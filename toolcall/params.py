@@ -69,14 +69,19 @@ class StandinParams:
     num_key_value_heads: int
     intermediate_size: int
     max_position_embeddings: int
+    initializer_range: float  # std of the random init
     seed: int
     pretrain_conversations: int  # generated conversations whose plain text the warm-up reads
     pretrain_steps: int  # full-parameter warm-up on plain text (the stand-in's "pretraining")
     pretrain_batch_size: int
     pretrain_block_size: int
     pretrain_learning_rate: float
+    pretrain_text: str = "requests"  # what the warm-up reads (toolcall.standins.plain_texts)
 
     def validate(self, key: str) -> None:
+        _check(self.pretrain_text in ("requests", "conversations"), f"{key}.pretrain_text",
+               self.pretrain_text, "'requests' or 'conversations'")
+        _check(self.initializer_range > 0, f"{key}.initializer_range", self.initializer_range, "> 0")
         _check(self.pretrain_steps >= 0, f"{key}.pretrain_steps", self.pretrain_steps, ">= 0")
         for name in ("pretrain_conversations", "pretrain_batch_size", "pretrain_block_size",
                      "pretrain_learning_rate", "vocab_size", "hidden_size", "num_hidden_layers",

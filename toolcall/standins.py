@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -74,7 +75,7 @@ def train_tokenizer(texts: Iterable[str], family: Family, vocab_size: int,
 
 
 SHAPE_KEYS = ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-              "intermediate_size", "max_position_embeddings"]
+              "intermediate_size", "max_position_embeddings", "initializer_range"]
 
 
 def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict,
@@ -85,9 +86,19 @@ def build_config(family: Family, tokenizer: PreTrainedTokenizerFast, shape: dict
                                         tokenizer.convert_tokens_to_ids(checkpoint.eos_tokens), shape)
 
 
-def plain_texts(rows: list[dict]) -> list[str]:
-    """What a base model has read: the sample's words, schemas and JSON, without any chat
-    template or role tokens (so the tool-call *format* is left for fine-tuning to teach)."""
+def plain_texts(rows: list[dict], kind: str = "conversations") -> list[str]:
+    """What a base model has read, without any chat template or role tokens (so the tool-call
+    *format* is left for fine-tuning to teach).
+
+    conversations: every row's schemas and turns, one text each.
+    requests: each request that leads to a call, followed on the next line by that call's
+    glaive JSON: dense in values that reappear verbatim, so the warm-up's loss is mostly won by
+    copying from the context, the skill a tool call needs and a tiny model is slowest to find
+    (on whole conversations it memorises how often each value occurs instead)."""
+    if kind == "requests":
+        return [f"{ask['value']}\n{turn['value']}" for row in rows
+                for ask, turn in pairwise(row["conversations"])
+                if ask["from"] == "human" and turn["from"] == "function_call"]
     texts = []
     for row in rows:
         schemas = json.loads(row["tools"]) if row.get("tools") else []
@@ -132,9 +143,11 @@ def shipped_generation_config(checkpoint: Checkpoint, tokenizer: PreTrainedToken
 
 
 def build_standin(family: Family, rendered: list[str], plain: list[str], shape: dict,
-                  settings: dict, out_dir: Path, checkpoint: Checkpoint) -> dict:
-    """Train the tokenizer, initialise with the seed, warm up on plain text, save with what
-    `checkpoint` (the real one it stands in for) ships.
+                  settings: dict, out_dir: Path, checkpoint: Checkpoint,
+                  warmup: list[str] | None = None) -> dict:
+    """Train the tokenizer (on the rendered and the plain texts), initialise with the seed,
+    warm up on `warmup` (the plain texts by default), save with what `checkpoint` (the real
+    one it stands in for) ships.
 
     Returns a summary of the warm-up for the manifest.
     """
@@ -142,7 +155,7 @@ def build_standin(family: Family, rendered: list[str], plain: list[str], shape: 
     config = build_config(family, tokenizer, shape, checkpoint)
     torch.manual_seed(settings["seed"])
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    losses = pretrain(model, tokenizer, plain, settings["pretrain_steps"],
+    losses = pretrain(model, tokenizer, plain if warmup is None else warmup, settings["pretrain_steps"],
                       settings["pretrain_batch_size"], settings["pretrain_block_size"],
                       settings["pretrain_learning_rate"], settings["seed"])
     model.generation_config = shipped_generation_config(checkpoint, tokenizer)
