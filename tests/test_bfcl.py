@@ -92,7 +92,9 @@ def test_summary_follows_the_leaderboard_arithmetic():
     summary = summarize(records)
     assert summary["bfcl_non_live_ast"] == pytest.approx((1.0 + 0.0) / 2)  # unweighted
     assert summary["bfcl_live"] == pytest.approx(3 / 4)  # weighted by questions
-    assert summary["bfcl_irrelevance"] == pytest.approx(0.5)
-    assert summary["bfcl_relevance"] is None and summary["bfcl_parallel_questions"] == 0
+    assert summary["bfcl_irrelevance_detection"] == pytest.approx(0.5)
+    assert summary["bfcl_irrelevance"] == 1.0  # the category keeps its own figure
+    assert summary["bfcl_relevance_detection"] is None
+    assert summary["bfcl_parallel_questions"] == 0
     assert set(CATEGORIES) <= {k.removeprefix("bfcl_") for k in summary}
     json.dumps(summary)

@@ -152,8 +152,8 @@ def summarize(records: list[dict]) -> dict:
     - non_live_ast: the unweighted mean of the four non-live AST categories (Python only: the
       leaderboard's "Non-Live AST" averages simple over Python, Java and JavaScript);
     - live: the four live AST categories weighted by their questions, as the leaderboard's;
-    - irrelevance: the unweighted mean of irrelevance and live_irrelevance; relevance:
-      live_relevance."""
+    - irrelevance_detection: the unweighted mean of irrelevance and live_irrelevance;
+      relevance_detection: live_relevance."""
     totals: dict[str, list[int]] = {}
     for record in records:
         seen = totals.setdefault(record["category"], [0, 0])
@@ -173,12 +173,14 @@ def summarize(records: list[dict]) -> dict:
     out["bfcl_non_live_ast"] = mean(NON_LIVE_AST)
     out["bfcl_live"] = (sum(totals[n][0] for n in live) / sum(totals[n][1] for n in live)
                         if live else None)
-    out["bfcl_irrelevance"] = mean(["irrelevance", "live_irrelevance"])
-    out["bfcl_relevance"] = accuracy.get("live_relevance")
+    # Named as the leaderboard's columns: "bfcl_irrelevance" is already the category.
+    out["bfcl_irrelevance_detection"] = mean(["irrelevance", "live_irrelevance"])
+    out["bfcl_relevance_detection"] = accuracy.get("live_relevance")
     return out
 
 
-SUMMARY = ["bfcl_non_live_ast", "bfcl_live", "bfcl_irrelevance", "bfcl_relevance"]
+SUMMARY = ["bfcl_non_live_ast", "bfcl_live", "bfcl_irrelevance_detection",
+           "bfcl_relevance_detection"]
 
 # Published leaderboard figures for the families' chat models (percent), to read the chat
 # reference rows against. Source: the data behind gorilla.cs.berkeley.edu/leaderboard.html
