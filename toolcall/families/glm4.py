@@ -28,12 +28,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-
-from transformers import GlmConfig
+from typing import TYPE_CHECKING
 
 from toolcall.families.base import Architecture, Checkpoint, Family, Rendered, dump_arguments
 from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, first_json_value
 from toolcall.schema import function_of
+
+if TYPE_CHECKING:
+    from transformers import GlmConfig
 
 PREAMBLE = ("你是一个名为 ChatGLM 的人工智能助手。你是基于智谱AI训练的语言模型 GLM-4 模型开发的，"
             "你的任务是针对用户的问题和要求提供适当的答复和支持。")
@@ -196,12 +198,16 @@ def parse(text: str, tools: list[dict]) -> ParsedTurn:
 
 
 def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> GlmConfig:
+    from transformers import GlmConfig  # noqa: PLC0415
+
     return GlmConfig(vocab_size=vocab_size, pad_token_id=pad, eos_token_id=eos,
                      head_dim=shape["hidden_size"] // shape["num_attention_heads"],
                      tie_word_embeddings=False, **shape)
 
 
 def real() -> GlmConfig:
+    from transformers import GlmConfig  # noqa: PLC0415
+
     return GlmConfig(vocab_size=151552, hidden_size=4096, intermediate_size=13696, num_hidden_layers=40,
                      num_attention_heads=32, num_key_value_heads=2, head_dim=128,
                      partial_rotary_factor=0.5, attention_bias=True, rms_norm_eps=1.5625e-07,

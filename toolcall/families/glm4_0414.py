@@ -24,12 +24,14 @@ rotary 0.5) plus a norm after attention and after the MLP in every layer; rms_no
 from __future__ import annotations
 
 import json
-
-from transformers import Glm4Config
+from typing import TYPE_CHECKING
 
 from toolcall.families import glm4
 from toolcall.families.base import Architecture, Checkpoint, Family
 from toolcall.schema import function_of
+
+if TYPE_CHECKING:
+    from transformers import Glm4Config
 
 
 def tools_block(tools: list[dict]) -> str:
@@ -57,6 +59,8 @@ TOOLS_JINJA = (
 
 
 def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> Glm4Config:
+    from transformers import Glm4Config  # noqa: PLC0415
+
     return Glm4Config(vocab_size=vocab_size, pad_token_id=pad, eos_token_id=eos,
                       head_dim=shape["hidden_size"] // shape["num_attention_heads"],
                       partial_rotary_factor=0.5, attention_bias=True, tie_word_embeddings=False,
@@ -64,6 +68,8 @@ def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> Glm4Conf
 
 
 def real() -> Glm4Config:
+    from transformers import Glm4Config  # noqa: PLC0415
+
     return Glm4Config(vocab_size=151552, hidden_size=4096, intermediate_size=13696, num_hidden_layers=40,
                       num_attention_heads=32, num_key_value_heads=2, head_dim=128,
                       partial_rotary_factor=0.5, attention_bias=True, rms_norm_eps=1e-5,

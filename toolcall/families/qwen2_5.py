@@ -24,11 +24,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-
-from transformers import Qwen2Config
+from typing import TYPE_CHECKING
 
 from toolcall.families.base import Architecture, Checkpoint, Family, Rendered, dump_arguments, openai_form
 from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, arguments_object, first_json_value
+
+if TYPE_CHECKING:
+    from transformers import Qwen2Config
 
 DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 TOOLS_HEADER = (
@@ -173,11 +175,15 @@ def parse(text: str, tools: list[dict]) -> ParsedTurn:  # noqa: ARG001 (the sign
 
 
 def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> Qwen2Config:
+    from transformers import Qwen2Config  # noqa: PLC0415
+
     return Qwen2Config(vocab_size=vocab_size, pad_token_id=pad, eos_token_id=eos,
                        tie_word_embeddings=False, **shape)
 
 
 def real() -> Qwen2Config:
+    from transformers import Qwen2Config  # noqa: PLC0415
+
     return Qwen2Config(vocab_size=152064, hidden_size=3584, intermediate_size=18944,
                        num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
                        rope_theta=1e6, rms_norm_eps=1e-6, max_position_embeddings=131072,

@@ -28,12 +28,14 @@ Architecture. Qwen3ForCausalLM: 36 layers, hidden 4096, 32 heads, 8 key-value he
 from __future__ import annotations
 
 import re
-
-from transformers import Qwen3Config
+from typing import TYPE_CHECKING
 
 from toolcall.families import qwen2_5
 from toolcall.families.base import Architecture, Checkpoint, Family
 from toolcall.parsing import ParsedTurn
+
+if TYPE_CHECKING:
+    from transformers import Qwen3Config
 
 THINK_BLOCK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
 
@@ -45,12 +47,16 @@ def parse(text: str, tools: list[dict]) -> ParsedTurn:
 
 
 def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> Qwen3Config:
+    from transformers import Qwen3Config  # noqa: PLC0415
+
     return Qwen3Config(vocab_size=vocab_size, pad_token_id=pad, eos_token_id=eos,
                        head_dim=shape["hidden_size"] // shape["num_attention_heads"],
                        rope_theta=1e6, tie_word_embeddings=False, **shape)
 
 
 def real() -> Qwen3Config:
+    from transformers import Qwen3Config  # noqa: PLC0415
+
     return Qwen3Config(vocab_size=151936, hidden_size=4096, intermediate_size=12288,
                        num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8,
                        head_dim=128, rope_theta=1e6, rms_norm_eps=1e-6, max_position_embeddings=40960,

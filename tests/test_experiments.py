@@ -1,0 +1,49 @@
+"""The README's GLM-vs-Qwen workflow: one `dvc exp run` per model under the same key, so
+`dvc params diff` and `dvc metrics diff` line the two models up key by key.
+
+Each experiment runs the tiny DAG up to the model's scores (`score@solo`): the BFCL and
+comparison stages add minutes here and nothing to what the diffs show."""
+
+import json
+
+import pytest
+from conftest import dvc_project, tiny_params
+from conftest import run_command as run
+
+from toolcall.layout import RESULTS
+
+EXPERIMENTS = {
+    "glm": "{family: glm4, hub_id: THUDM/glm-4-9b-hf, revision: main}",
+    "qwen": "{family: qwen2.5, hub_id: Qwen/Qwen2.5-7B, revision: main, lora: {r: 8}}",
+}
+
+
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    env = dvc_project(root, tiny_params())
+    for name, model in EXPERIMENTS.items():
+        run(["dvc", "exp", "run", "--temp", "-n", name, "-S", f"++models={{solo: {model}}}",
+             "-S", "++chat_references={}", "score@solo"], root, env)
+    return root, env
+
+
+def test_params_diff_shows_what_differs_between_the_models(experiments):
+    root, env = experiments
+    params = json.loads(run(["dvc", "params", "diff", "glm", "qwen", "--json"], root, env))
+    changed = params["params.yaml"]
+    assert changed["models.solo.family"] == {"old": "glm4", "new": "qwen2.5"}
+    assert changed["models.solo.hub_id"] == {"old": "THUDM/glm-4-9b-hf", "new": "Qwen/Qwen2.5-7B"}
+    assert changed["models.solo.lora.r"] == {"old": None, "new": 8}
+
+
+def test_metrics_diff_lines_the_models_up_key_by_key(experiments):
+    root, env = experiments
+    metrics = json.loads(run(["dvc", "metrics", "diff", "glm", "qwen", "--all", "--json"],
+                             root, env))
+    for variant in ("base", "tuned"):
+        scores = metrics[f"{RESULTS}/solo/{variant}.json"]
+        assert {"old", "new"} <= set(scores["tool_score"])
+        assert {"old", "new"} <= set(scores["decision_f1"])
+    shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], root, env)
+    assert "glm" in shown and "qwen" in shown and "tool_score" in shown
