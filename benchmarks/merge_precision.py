@@ -90,24 +90,36 @@ def pipeline_model(key: str, device: str) -> dict:
             "turns_equal_to_fp32_unmerged": same}
 
 
+def output_error(weight: torch.Tensor, delta: torch.Tensor, inputs: torch.Tensor) -> float:
+    """Relative error of the update's effect on the outputs `inputs @ W.T` once merged in bf16."""
+    kept = (weight.float() + delta).to(torch.bfloat16).float() - weight.to(torch.bfloat16).float()
+    return ((inputs @ (kept - delta).T).norm() / (inputs @ delta.T).norm()).item()
+
+
 def real_shapes(device: str, scale: float) -> dict:
     """Random weights of the real shapes and a random rank-16 update of `scale` times the
-    weights' typical size: the update's rounding error per layer type (no generation)."""
+    weights' typical size: the share of the update that bf16 rounding destroys per weight, and
+    of its effect on outputs, for random inputs and for inputs along the directions the
+    update reads (the row space of LoRA's A), where it adds up coherently (no generation)."""
     from benchmarks.shapes import real_config  # noqa: PLC0415
 
     out = {}
     for key in load_params().models:
         config = real_config(key)
         hidden, inner = config.hidden_size, config.intermediate_size
-        shares = {}
+        errors = {}
         for name, (rows, cols) in {"q_proj": (hidden, hidden), "down_proj": (hidden, inner)}.items():
             weight = torch.randn(rows, cols, device=device) * 0.02
             b = torch.randn(rows, 16, device=device)
             a = torch.randn(16, cols, device=device)
             delta = b @ a
             delta *= scale * weight.abs().mean() / delta.abs().mean()
-            shares[name] = update_error(weight, delta)
-        out[key] = shares
+            random_inputs = torch.randn(64, cols, device=device)
+            read_inputs = torch.randn(64, 16, device=device) @ a
+            errors[name] = {"weights": update_error(weight, delta),
+                            "outputs_random_inputs": output_error(weight, delta, random_inputs),
+                            "outputs_inputs_the_update_reads": output_error(weight, delta, read_inputs)}
+        out[key] = errors
     return {"update_to_weight_ratio": scale, "update_error": out}
 
 

@@ -14,8 +14,9 @@ os.environ.setdefault("SWANLAB_MODE", "disabled")
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-# `pytest` runs the modules on every core (pyproject: -n auto, one module per worker at a
-# time). Those that run whole DAGs start first, longest first, so the workers end together.
+# `pytest` runs the modules in parallel workers (pyproject: -n auto, one module per worker at
+# a time). The slowest (whole DAGs, training) start first, longest first, so the workers end
+# together.
 SLOWEST_MODULES = ["test_pipeline.py", "test_hub_offline.py", "test_experiments.py", "test_chat.py",
                    "test_distributed.py"]
 
@@ -26,6 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return SLOWEST_MODULES.index(name) if name in SLOWEST_MODULES else len(SLOWEST_MODULES)
 
     items.sort(key=rank)  # stable: tests keep their order within a module
+
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -172,4 +174,3 @@ def commit(root: Path, env: dict) -> None:
     run_command(["git", "add", "-A"], root, env)
     run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "scratch"],
                 root, env)
-

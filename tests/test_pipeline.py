@@ -25,13 +25,13 @@ def project(tmp_path_factory):
     params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf",
                                              "revision": "main"}}
     env = dvc_project(root, params)
-    output = run(["dvc", "repro"], root, env)
+    run(["dvc", "repro"], root, env)
     commit(root, env)
-    return root, env, params, output
+    return root, env, params
 
 
 def test_repro_writes_every_output(project):
-    root, _, params, _ = project
+    root, _, params = project
     for key in params["models"]:
         assert (root / "models" / key / "adapter" / "adapter_model.safetensors").exists()
         assert (root / "models" / key / "adapter" / "chat_template.jinja").exists()
@@ -61,14 +61,14 @@ def test_repro_writes_every_output(project):
 
 
 def test_metrics_show_lists_every_model(project):
-    root, env, params, _ = project
+    root, env, params = project
     shown = run(["dvc", "metrics", "show", "--json"], root, env)
     for key in params["models"]:
         assert f"{RESULTS}/{key}/tuned.json" in shown and f"{RESULTS}/{key}/base.json" in shown
 
 
 def test_plots_show_renders_every_chart(project):
-    root, env, params, _ = project
+    root, env, params = project
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root, env))
     assert "errors" not in plots or not plots["errors"], plots.get("errors")
     ids = set(plots["data"])
@@ -87,7 +87,7 @@ def _would_run(root, env) -> set[str]:
 
 
 def test_second_repro_reruns_nothing(project):
-    root, env, _, _ = project
+    root, env, _ = project
     status = run(["dvc", "status", "--json"], root, env)
     assert json.loads(status) == {"resolve-dataset": ["always changed"]}
     assert _would_run(root, env) == {"resolve-dataset"}
@@ -95,7 +95,7 @@ def test_second_repro_reruns_nothing(project):
 
 def test_a_scoring_change_never_regenerates(project):
     """The parser, a metric or the bootstrap: only scoring and the comparison rerun."""
-    root, env, _, _ = project
+    root, env, _ = project
     metrics = root / "toolcall" / "metrics.py"
     original = metrics.read_text(encoding="utf-8")
     metrics.write_text(original + "\n# a changed metric\n", encoding="utf-8")
@@ -109,7 +109,7 @@ def test_a_scoring_change_never_regenerates(project):
 
 
 def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):
-    root, env, params, _ = project
+    root, env, params = project
     source = tmp_path / "elsewhere" / "glaive.json"  # outside the project
     source.parent.mkdir()
     shutil.copy(root / params["dataset"]["source"], source)
@@ -135,7 +135,7 @@ def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(projec
 
 
 def test_one_model_setting_invalidates_only_that_model(project):
-    root, env, params, _ = project
+    root, env, params = project
     changed = json.loads(json.dumps(params))
     changed["models"]["glm4-9b"]["lora"] = {"r": 8}
     original = (root / "params.yaml").read_text("utf-8")

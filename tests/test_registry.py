@@ -2,8 +2,10 @@
 and parallel fetches (pytest workers, stages) unpack one whole copy."""
 
 import hashlib
+import multiprocessing
+import stat
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -36,12 +38,20 @@ def test_an_archive_that_is_not_the_pinned_release_is_named(hand_placed_wheel):
         fetch(Release("pypi", "no-such-package", "1.0", "0" * 64))
 
 
-def test_parallel_fetches_unpack_one_whole_copy(hand_placed_wheel):
+def test_two_archives_in_place_are_named_not_guessed_between(hand_placed_wheel):
+    wheel, sha256 = hand_placed_wheel
+    (wheel.parent / "no_such_package-0.9-py3-none-any.whl").write_bytes(b"older")
+    with pytest.raises(PipelineError, match="holds 2 archives .*keep only no-such-package 1.0"):
+        fetch(Release("pypi", "no-such-package", "1.0", sha256))
+
+
+def test_parallel_processes_unpack_one_whole_copy_readable_by_all(hand_placed_wheel):
     _, sha256 = hand_placed_wheel
     release = Release("pypi", "no-such-package", "1.0", sha256)
-    with ThreadPoolExecutor(8) as pool:
-        roots = list(pool.map(lambda _: fetch(release), range(8)))
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        roots = list(pool.map(fetch, [release] * 8))
     assert len(set(roots)) == 1
     assert len(list((roots[0] / "no_such_package" / "data").iterdir())) == 50
     home = roots[0].parent
     assert sorted(p.name for p in home.iterdir()) == ["archive", "unpacked"]  # no leftovers
+    assert roots[0].stat().st_mode & stat.S_IROTH  # a shared cache stays readable

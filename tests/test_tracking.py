@@ -4,7 +4,8 @@ import os
 import subprocess
 import sys
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers.trainer_callback import CallbackHandler
 
 from toolcall.tracking import NeverFailingCallback, run_name, swanlab_callback
 
@@ -23,6 +24,29 @@ def test_a_failing_tracker_is_disabled_after_one_warning(caplog):
     guarded.on_log(None, None, None, logs={"loss": 0.5})
     assert Exploding.calls == 1
     assert "tracking disabled" in caplog.text
+
+
+def test_the_trainer_s_callback_handler_drives_the_guarded_tracker_through_every_event(caplog):
+    """The wrapper is a plain object (scoring imports it without transformers): the Trainer's
+    own handler must still call it for every event and survive a tracker that fails."""
+    seen = []
+
+    class Recording(TrainerCallback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                seen.append(name)
+                if name == "on_log":
+                    raise ConnectionError("service unreachable")
+            return object.__getattribute__(self, name)
+
+    handler = CallbackHandler([NeverFailingCallback(Recording())], None, None, None, None)
+    args = TrainingArguments(output_dir="unused", report_to=[])
+    state, control = TrainerState(), TrainerControl()
+    events = [name for name in dir(TrainerCallback) if name.startswith("on_")]
+    for event in events:
+        handler.call_event(event, args, state, control)
+    assert seen == events[:events.index("on_log") + 1]  # everything until the failure, then off
+    assert "tracking disabled for the rest of this run: on_log failed" in caplog.text
 
 
 def test_disabled_mode_gives_no_callback(monkeypatch):

