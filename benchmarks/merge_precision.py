@@ -4,12 +4,10 @@ the greedy tokens it changes, against the unmerged adapter and a float32 referen
     python -m benchmarks.merge_precision                 # the pipeline's tuned models (after dvc repro)
     python -m benchmarks.merge_precision --shape real    # GPU: real shapes, random weights and LoRA
 
-A LoRA update is small next to the weight it adds to; in bf16 (8 bits of mantissa) an
-addition smaller than half a unit in the last place of the weight vanishes, and a larger one
-is rounded to a whole unit. For each adapted linear layer the script reports the error of the
-update as the merged weights apply it, ||bf16(W + dW) - bf16(W) - dW|| / ||dW|| (0: exact;
-above 1: worse than leaving the update out). Unmerged, PEFT adds the update to the layer's
-output instead, where no such rounding happens.
+For each adapted linear layer it reports the share of the update that bf16 rounding of the
+merged weights removes (toolcall/merging.py: 0 exact, 1 lost, above 1 worse than leaving the
+update out); unmerged, PEFT adds the update to the layer's output, where no such rounding of
+the weights happens.
 
 With the pipeline's models it also generates every test turn greedily four ways (float32
 unmerged: the reference; bf16 unmerged; bf16 merged; float32 merged) through the generate
@@ -30,25 +28,9 @@ from toolcall.evaluation import generate_token_batches, load_tokenizer
 from toolcall.families import get_family
 from toolcall.io import read_jsonl
 from toolcall.layout import TEST_SPLIT, adapter_dir, weights_dir
+from toolcall.merging import lora_deltas, update_error
 from toolcall.params import load_params
 from toolcall.turns import build_samples
-
-
-def update_error(weight: torch.Tensor, delta: torch.Tensor) -> float:
-    """Relative error of `delta` (float32) as it survives being added to `weight` in bf16."""
-    merged = (weight.float() + delta).to(torch.bfloat16).float()
-    kept = merged - weight.to(torch.bfloat16).float()
-    return ((kept - delta).norm() / delta.norm()).item()
-
-
-def lora_deltas(model) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """(base weight, float32 update scale * B @ A) of every LoRA layer of a PEFT model."""
-    deltas = {}
-    for name, module in model.named_modules():
-        if hasattr(module, "lora_A") and "default" in module.lora_A:
-            a, b = module.lora_A["default"].weight.float(), module.lora_B["default"].weight.float()
-            deltas[name] = (module.base_layer.weight.detach(), module.scaling["default"] * (b @ a))
-    return deltas
 
 
 def load(base: Path, adapter: Path, dtype: torch.dtype, merge: bool, device: str):
@@ -77,7 +59,7 @@ def pipeline_model(key: str, device: str) -> dict:
         return [done[i] for i in range(len(prompts))]
 
     unmerged = load(base, adapter, torch.float32, False, device)
-    shares = [update_error(w, d) for w, d in lora_deltas(unmerged).values()]
+    shares = [update_error(w, d, torch.bfloat16) for w, d in lora_deltas(unmerged).values()]
     reference = tokens(torch.float32, merge=False)
     same = {}
     for name, dtype, merge in (("bf16 unmerged", torch.bfloat16, False),
@@ -116,7 +98,7 @@ def real_shapes(device: str, scale: float) -> dict:
             delta *= scale * weight.abs().mean() / delta.abs().mean()
             random_inputs = torch.randn(64, cols, device=device)
             read_inputs = torch.randn(64, 16, device=device) @ a
-            errors[name] = {"weights": update_error(weight, delta),
+            errors[name] = {"weights": update_error(weight, delta, torch.bfloat16),
                             "outputs_random_inputs": output_error(weight, delta, random_inputs),
                             "outputs_inputs_the_update_reads": output_error(weight, delta, read_inputs)}
         out[key] = errors

@@ -12,8 +12,10 @@ stops at every token that ends a turn in the family's format.
 
 The export is then checked: the template renders a tool conversation exactly as training
 did, and one greedy generation of the exported model (loaded back from disk) equals the
-base+adapter one token for token and goes through the family's parser. The result is
-written to <folder>/export_check.json.
+base+adapter one token for token and goes through the family's parser; a merge also records
+the share of each layer's LoRA update that rounding to the weights' dtype removed (a warning
+above 10%: bf16 can round a small update away). The result is written to
+<folder>/export_check.json.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from toolcall.evaluation import greedy_config
 from toolcall.families import PROBE_MESSAGES, PROBE_TOOLS, Family, template_is_equivalent
 from toolcall.io import PipelineError, log, read_json, run_stage, write_json
 from toolcall.layout import export_dir, manifest_file, weights_dir
+from toolcall.merging import merge_rounding
 from toolcall.params import load_params
 
 PROBE_NEW_TOKENS = 32
+# Warn when merging loses more than this share of the median layer's update (bf16: README).
+ROUNDING_WARNING = 0.1
 
 
 def probe_prompt(family: Family) -> str:
@@ -77,6 +82,12 @@ def export(key: str, out_dir: Path, merge: bool) -> dict:
 
     shutil.rmtree(out_dir, ignore_errors=True)
     generation = export_generation_config(tool_model.model.generation_config, stop_ids)
+    rounding = merge_rounding(tool_model.model) if merge else None
+    if rounding and rounding.get("update_lost_median", 0) > ROUNDING_WARNING:
+        log.warning("merging into %s weights rounds away a median %.0f%% of each layer's LoRA update "
+                    "(max %.0f%%); export.merge: false keeps the adapter exact (README, Merged or not)",
+                    rounding["dtype"], 100 * rounding["update_lost_median"],
+                    100 * rounding["update_lost_max"])
     if merge:
         merged = tool_model.model.merge_and_unload()
         merged.generation_config = generation
@@ -109,6 +120,7 @@ def export(key: str, out_dir: Path, merge: bool) -> dict:
         "template_renders_training_format": template_is_equivalent(
             reloaded_tokenizer.chat_template, family),
         "greedy_tokens_match_base_plus_adapter": got == expected,
+        "merge_rounding": rounding,
         "probe_new_tokens": len(got), "probe_parse": parsed.as_dict(),
     }
     write_json(out_dir / "export_check.json", check)

@@ -135,6 +135,12 @@ def test_export_round_trip(tuned, key, merge, monkeypatch):
     export_model(key, export_dir(key), merge)  # the stage's own command runs in test_hub_offline.py
     check = json.loads((tuned / "models" / key / "export" / "export_check.json").read_text())
     assert check["merged"] is merge
+    if merge:  # float32 stand-ins: merging keeps the update (bf16: tests/test_merging.py)
+        rounding = check["merge_rounding"]
+        assert rounding["dtype"] == "float32" and rounding["lora_layers"] > 0
+        assert rounding["update_lost_max"] < 1e-4
+    else:
+        assert check["merge_rounding"] is None
     assert check["template_renders_training_format"] and check["greedy_tokens_match_base_plus_adapter"]
     export = tuned / "models" / key / "export"
     family = FAMILIES[MODELS[key]]
