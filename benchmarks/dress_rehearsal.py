@@ -14,7 +14,6 @@ downloading 35 GB of weights; tests/test_hub_offline.py runs the same path at a 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ import torch
 import yaml
 
 from toolcall.families import FAMILIES
-from toolcall.io import read_json
+from toolcall.io import file_sha256, read_json
 from toolcall.params import load_params
 from toolcall.sample_data import SAMPLE_PATH
 from toolcall.standins import SHAPE_KEYS, build_config, shipped_generation_config, train_tokenizer
@@ -48,11 +47,7 @@ def put_in_hub_cache(cache: Path, repo_type: str, repo_id: str, files: Path) -> 
     snapshot.mkdir(parents=True)
     (repo / "blobs").mkdir()
     for path in files.iterdir():
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 24), b""):
-                digest.update(block)
-        blob = repo / "blobs" / digest.hexdigest()
+        blob = repo / "blobs" / file_sha256(path)
         shutil.move(path, blob)
         (snapshot / path.name).symlink_to(os.path.relpath(blob, snapshot))
     (repo / "refs").mkdir()

@@ -46,7 +46,16 @@ from toolcall.evaluation import (
     open_progress,
 )
 from toolcall.families import get_family
-from toolcall.io import PipelineError, fingerprint, log, read_jsonl, run_stage, write_json, write_jsonl
+from toolcall.io import (
+    PipelineError,
+    file_sha256,
+    fingerprint,
+    log,
+    read_jsonl,
+    run_stage,
+    write_json,
+    write_jsonl,
+)
 from toolcall.layout import (
     BFCL_QUESTIONS,
     TEST_SPLIT,
@@ -206,7 +215,7 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
                 "family": family.name,
                 "chat_template_sha256": hashlib.sha256(family.chat_template.encode()).hexdigest()[:16],
                 "suite": suite, "inputs": str(inputs),
-                "inputs_sha256": hashlib.sha256(inputs.read_bytes()).hexdigest()[:16],
+                "inputs_sha256": file_sha256(inputs)[:16],
                 "decoding": {**decoding, "stop_tokens": family.stop_tokens,
                              "max_prompt_tokens": settings.max_prompt_tokens,
                              "checkpoint_generation_config_ignored": shipped_generation_config(base_dir)},

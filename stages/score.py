@@ -12,13 +12,21 @@ Rules: docs/evaluation.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 from toolcall.bfcl_scoring import SUMMARY, judge, summarize
 from toolcall.families import Family, get_family
-from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_jsonl
+from toolcall.io import (
+    PipelineError,
+    file_sha256,
+    log,
+    read_json,
+    read_jsonl,
+    run_stage,
+    write_json,
+    write_jsonl,
+)
 from toolcall.layout import (
     BFCL_ANSWERS,
     BFCL_QUESTIONS,
@@ -48,7 +56,7 @@ def score_generations(samples: list[dict], generations: list[dict], family: Fami
 def generation_of(key: str, variant: str, suite: str, inputs: Path) -> dict:
     """The generation's metadata, after checking it was generated from `inputs` as they are."""
     meta = read_json(generation_meta(key, variant, suite))
-    if meta["inputs_sha256"] != hashlib.sha256(inputs.read_bytes()).hexdigest()[:16]:
+    if meta["inputs_sha256"] != file_sha256(inputs)[:16]:
         raise PipelineError(f"{generation_file(key, variant, suite)} was generated from another "
                             f"{inputs}: run `dvc repro` (or the generate stage) again")
     return meta

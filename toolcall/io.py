@@ -17,6 +17,15 @@ class PipelineError(RuntimeError):
     """A problem the user can fix; printed as one line, without a traceback."""
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (checkpoints and wheels are large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def fingerprint(settings: object, files: list[Path]) -> str:
     """A short hash of what a result depends on: settings (JSON; dataclasses by repr) and
     the bytes of files. Resume state is reused only when it matches."""

@@ -10,7 +10,6 @@ offline. The cache is `$TOOLCALL_CACHE`, else ~/.cache/toolcall-sft.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolcall.io import PipelineError
+from toolcall.io import PipelineError, file_sha256
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ BFCL_EVAL = Release("pypi", "bfcl-eval", "2026.3.23",
 
 def cache_dir() -> Path:
     return Path(os.environ.get("TOOLCALL_CACHE", Path.home() / ".cache" / "toolcall-sft"))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _archive(release: Release, folder: Path) -> Path:
@@ -100,9 +91,10 @@ def fetch(release: Release) -> Path:
     unpacked = home / "unpacked"
     if not unpacked.is_dir():
         archive = _archive(release, home / "archive")
-        if _sha256(archive) != release.sha256:
+        sha256 = file_sha256(archive)
+        if sha256 != release.sha256:
             raise PipelineError(f"{archive} is not the pinned {release.name} {release.version} "
-                                f"(sha256 {_sha256(archive)}, expected {release.sha256}); delete it")
+                                f"(sha256 {sha256}, expected {release.sha256}); delete it")
         partial = Path(tempfile.mkdtemp(dir=home, prefix="unpacking-"))
         try:
             partial.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users

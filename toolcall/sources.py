@@ -9,12 +9,11 @@ included. `load_rows` then reads exactly that: the file it hashed, the commit it
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import re
 from pathlib import Path
 
-from toolcall.io import PipelineError
+from toolcall.io import PipelineError, file_sha256
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -24,14 +23,6 @@ def is_local(source: str) -> bool:
     """A file path (existing or not, by its name) rather than a hub data set id."""
     return (Path(source).expanduser().exists() or source.endswith(LOCAL_SUFFIXES)
             or source.startswith(("/", ".", "~")))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_local(path: Path) -> None:
@@ -49,7 +40,7 @@ def resolve_source(source: str, hub_revision: str) -> dict:
         path = Path(source).expanduser()
         _check_local(path)
         return {"kind": "local", "path": str(path), "bytes": path.stat().st_size,
-                "sha256": _sha256(path)}
+                "sha256": file_sha256(path)}
     if COMMIT.fullmatch(hub_revision):  # already pinned: nothing to ask the hub
         return {"kind": "hub", "id": source, "revision": hub_revision, "commit": hub_revision}
     from huggingface_hub import HfApi  # noqa: PLC0415
@@ -109,7 +100,7 @@ def load_rows(resolved: dict, hub_split: str) -> list[dict]:
     if resolved["kind"] == "local":
         path = Path(resolved["path"])
         _check_local(path)
-        if _sha256(path) != resolved["sha256"]:
+        if file_sha256(path) != resolved["sha256"]:
             raise PipelineError(f"{path} changed after it was resolved: run `dvc repro` again")
         return read_local_rows(path)
     from huggingface_hub import snapshot_download  # noqa: PLC0415
