@@ -5,8 +5,8 @@ file's bytes, or that hub commit).
 
 Writes data/prepared/{train,test}.jsonl, data/prepared/rejects.jsonl (every dropped row
 with its reason) and metrics/dataset.json (rows in, kept, dropped, repaired and kept
-despite a relaxed rule, by reason; near-duplicate groups and test conversations that
-still have a train neighbour, which must be 0).
+despite a relaxed rule, by reason; near-copy groups, the test conversations that
+still have a near-copy in training, which must be 0, and how close the closest one comes).
 """
 
 from __future__ import annotations
@@ -18,13 +18,7 @@ from toolcall.io import PipelineError, log, read_json, run_stage, write_json, wr
 from toolcall.layout import DATASET_METRICS, REJECTS, SOURCE_MANIFEST, TEST_SPLIT, TRAIN_SPLIT
 from toolcall.params import load_params
 from toolcall.sources import load_rows, source_name
-from toolcall.splitting import (
-    group_summary,
-    near_duplicate_groups,
-    similar_pairs,
-    similarity_text,
-    split_by_group,
-)
+from toolcall.splitting import group_summary, near_duplicate_groups, split_by_group, train_neighbours
 
 
 def clean_rows(rows: list[dict], rules: CleaningRules, seen: set[str] | None = None,
@@ -75,15 +69,13 @@ def clean_sources(sources: list[tuple[str, list[dict]]],
 
 def split_conversations(kept: list[dict], test_fraction: float, seed: int,
                         threshold: float) -> tuple[list[dict], list[dict], dict]:
-    """(train, test, stats): near-duplicates grouped, whole groups split at random."""
-    texts = [similarity_text(c) for c in kept]
-    groups = near_duplicate_groups(texts, threshold)
+    """(train, test, stats): near-copies grouped, whole groups split at random."""
+    groups = near_duplicate_groups(kept, threshold)
     train_ids, test_ids = split_by_group(groups, test_fraction, seed)
-    leaked = {i for i, _ in similar_pairs([texts[i] for i in test_ids],
-                                          [texts[i] for i in train_ids], threshold)}
+    train, test = [kept[i] for i in train_ids], [kept[i] for i in test_ids]
     stats = {"near_duplicate_similarity": threshold, **group_summary(groups),
-             "test_with_train_neighbour": len(leaked)}
-    return [kept[i] for i in train_ids], [kept[i] for i in test_ids], stats
+             **train_neighbours(test, train, threshold)}
+    return train, test, stats
 
 
 def main() -> None:
@@ -103,7 +95,7 @@ def main() -> None:
     stats.update(split_stats, train_conversations=len(train), test_conversations=len(test))
     write_json(DATASET_METRICS, stats)
     log.info("prepare-dataset: %d rows in, %d kept (%d train / %d test), %d dropped: %s; "
-             "%d near-duplicate groups kept on one side", stats["rows_in"], len(kept), len(train),
+             "%d near-copy groups kept on one side", stats["rows_in"], len(kept), len(train),
              len(test), len(rejects), {k: v for k, v in stats.items() if k.startswith("dropped_")},
              stats["near_duplicate_groups"])
 

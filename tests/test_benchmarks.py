@@ -1,9 +1,13 @@
 """The benchmarks' arithmetic (their timings are printed, never asserted)."""
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.generate_speed import pays_after
+from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
+from toolcall.splitting import near_duplicate_groups
 
 
 def test_prefix_reuse_counts_conversation_prefixes_and_radix_tree_sharing():
@@ -23,3 +27,18 @@ def test_compilation_pays_back_after_the_tokens_its_time_buys():
     assert pays_after(10.0, slow_rate=100.0, fast_rate=200.0) == pytest.approx(2000.0)
     assert pays_after(10.0, slow_rate=200.0, fast_rate=200.0) is None
     assert pays_after(10.0, slow_rate=200.0, fast_rate=100.0) is None
+
+
+def test_the_scaling_set_plants_near_copies_and_nothing_else():
+    kept = [c for c in kept_by_row(Path("data/sample/glaive_toolcall_zh_sample.json")) if c]
+    conversations = synthetic(kept, 400, seed=0, planted=0.1)
+    group = dict(zip((c["id"] for c in conversations), near_duplicate_groups(conversations, 0.5),
+                     strict=True))
+    planted = [c["id"] for c in conversations if "~" in c["id"]]
+    assert 20 <= len(planted) <= 60
+    assert all(group[name] == group[name.split("~")[0]] for name in planted)
+    # the other copies are strangers: only a few land in a group by chance
+    originals = {name.split("~")[0] for name in planted}
+    strangers = [c["id"] for c in conversations if "~" not in c["id"] and c["id"] not in originals]
+    sizes = {g: list(group.values()).count(g) for g in set(group.values())}
+    assert sum(sizes[group[name]] > 1 for name in strangers) <= 0.05 * len(strangers)

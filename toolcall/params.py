@@ -38,7 +38,7 @@ class DatasetParams:
     cleaning: CleaningRules
     over_length: str  # rows over a model's max_length: "drop" or "split" at user turns
     max_over_length_share: float  # fail when more rows than this exceed a model's max_length
-    near_duplicate_similarity: float  # conversations at least this similar share a split
+    near_duplicate_similarity: float  # no-call conversations opening this similarly share a split
     max_rows: int | None = None
 
     @property
@@ -55,7 +55,7 @@ class DatasetParams:
         _check(0 <= self.max_over_length_share <= 1, f"{key}.max_over_length_share",
                self.max_over_length_share, "a share between 0 and 1")
         _check(0 < self.near_duplicate_similarity <= 1, f"{key}.near_duplicate_similarity",
-               self.near_duplicate_similarity, "a similarity in (0, 1]; 1 groups exact copies only")
+               self.near_duplicate_similarity, "a similarity in (0, 1]; 1 links identical openings only")
         _check(self.max_rows is None or self.max_rows > 0, f"{key}.max_rows", self.max_rows,
                "a positive integer or null")
 
