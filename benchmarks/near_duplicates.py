@@ -91,10 +91,12 @@ def calibrate(path: Path) -> None:
         links = [linked(a, b, t) for a, b, _ in pairs]
         _, _, stats = split_conversations(kept, 0.1, 42, t)
         sizes = [list(groups.values()).count(g) for g in set(groups.values())]
-        print(f"| {t} | {sum(x for x, p in zip(links, pairs) if p[2] != 'D')}/{len(same)} "
-              f"| {sum(x for x, p in zip(links, pairs) if p[2] == 'D')}/{counts['D']} "
-              f"| {sum(x for x, p in zip(together, pairs) if p[2] != 'D')}/{len(same)} "
-              f"| {sum(x for x, p in zip(together, pairs) if p[2] == 'D')}/{counts['D']} "
+        same_linked = sum(x for x, p in zip(links, pairs, strict=True) if p[2] != "D")
+        other_linked = sum(x for x, p in zip(links, pairs, strict=True) if p[2] == "D")
+        same_grouped = sum(x for x, p in zip(together, pairs, strict=True) if p[2] != "D")
+        other_grouped = sum(x for x, p in zip(together, pairs, strict=True) if p[2] == "D")
+        print(f"| {t} | {same_linked}/{len(same)} | {other_linked}/{counts['D']} "
+              f"| {same_grouped}/{len(same)} | {other_grouped}/{counts['D']} "
               f"| {max(sizes)} | {stats['test_with_train_near_copy']} |")
     print("\nText similarity alone: the threshold that links every S and C pair, and the best one")
     print("| measure | lowest S or C | highest D | D linked at the lowest S or C | best threshold "
