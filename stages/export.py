@@ -65,8 +65,8 @@ def export_generation_config(shipped: GenerationConfig, stop_ids: list[int]) -> 
 
 def adapter_base(key: str) -> tuple[str, str | None]:
     """What an adapter-only export names as its base: the hub id and the commit it was trained
-    on, or, for a stand-in, the absolute path of the stand-in (never a path relative to this
-    repository)."""
+    on, or, for a stand-in, a local folder or a registry checkpoint, the absolute path of
+    models/<m>/base (never a path relative to this repository)."""
     manifest = read_json(manifest_file(key))
     if manifest["source"] == "hub":
         return manifest["hub_id"], manifest["commit"]

@@ -1,12 +1,13 @@
 """fetch-weights: the base checkpoint of one model, in models/<model>/base (or, with
 --variant chat, the model's chat reference from params.chat_references in models/<model>/chat).
 
-weights: hub  -> huggingface_hub.snapshot_download of hub_id at revision (pinned to the
-                 resolved commit, recorded in models/<model>/<variant>.manifest.json; HF_TOKEN
-                 is read from the environment by huggingface_hub, never written anywhere).
-                 Files land in huggingface_hub's own cache first (HF_HOME), which DVC does not
-                 remove before a rerun, so an interrupted download resumes where it stopped;
-                 they are then hard-linked (no second copy) into models/<model>/<variant>.
+weights: hub  -> the checkpoint resolve-weights pinned in models/<model>/base.source.json, from
+                 where models.<model>.weights_from says (toolcall/checkpoints.py): the hub
+                 (huggingface_hub's own cache first, which DVC never removes, so an interrupted
+                 download resumes; HF_TOKEN is read from the environment, never written
+                 anywhere), a local folder, or a pinned registry artefact converted once. Chat
+                 references always come from the hub. The files are hard-linked (no second
+                 copy) into models/<model>/<variant>; the manifest records where they came from.
 weights: standin -> a tiny random model of the same family with a tokenizer trained
                  offline on the bundled sample (toolcall.standins).
 """
@@ -14,61 +15,19 @@ weights: standin -> a tiny random model of the same family with a tokenizer trai
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 from pathlib import Path
 
+from toolcall.checkpoints import materialize, resolve
 from toolcall.families import get_family
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
-from toolcall.io import PipelineError, log, run_stage, write_json
-from toolcall.layout import manifest_file, weights_dir
-from toolcall.params import HubCheckpoint, ModelParams, Params, load_params
+from toolcall.io import PipelineError, log, read_json, run_stage, write_json
+from toolcall.layout import manifest_file, weights_dir, weights_source_file
+from toolcall.params import ModelParams, Params, load_params
 from toolcall.sample_data import make_sample
-from toolcall.sources import COMMIT
 
 # A checkpoint needs these to load; weights may be *.safetensors shards or one file.
 REQUIRED_FILES = ["config.json", "tokenizer_config.json"]
-
-
-def download_from_hub(model: ModelParams | HubCheckpoint, out_dir: Path) -> dict:
-    """snapshot_download pinned to the commit the revision resolves to."""
-    from huggingface_hub import HfApi, snapshot_download  # noqa: PLC0415
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError  # noqa: PLC0415
-
-    try:
-        # A revision that is a commit needs no network (HF_HUB_OFFLINE=1 and a warm cache)
-        commit = model.revision if COMMIT.fullmatch(model.revision) else HfApi().model_info(
-            model.hub_id, revision=model.revision).sha
-        snapshot = snapshot_download(model.hub_id, revision=commit,
-                                     allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt",
-                                                     "*.tiktoken", "*.py", "*.jinja"])
-    except GatedRepoError:
-        raise PipelineError(f"{model.hub_id} is gated: accept its licence on the hub and "
-                            "export HF_TOKEN") from None
-    except RepositoryNotFoundError:
-        raise PipelineError(f"{model.hub_id} not found (or private without HF_TOKEN)") from None
-    except OSError as e:  # connection errors are OSErrors in requests/httpx
-        raise PipelineError(f"could not download {model.hub_id}@{model.revision}: {e}. "
-                            "Check the network (HF_ENDPOINT for a mirror) and rerun: finished "
-                            "files are kept and the download resumes") from None
-    link_tree(Path(snapshot), out_dir)
-    return {"source": "hub", "hub_id": model.hub_id, "revision": model.revision,
-            "commit": commit}
-
-
-def link_tree(source: Path, out_dir: Path) -> None:
-    """Every file of `source` (a hub snapshot: symlinks into the blob store) at the same
-    place under `out_dir`, hard-linked where the file system allows, copied otherwise."""
-    shutil.rmtree(out_dir, ignore_errors=True)
-    for path in source.rglob("*"):
-        if path.is_dir():
-            continue
-        target = out_dir / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path.resolve(), target)
-        except OSError:  # another file system
-            shutil.copy2(path.resolve(), target)
 
 
 def build_standin_checkpoint(params: Params, model: ModelParams, variant: str, stands_in_for: str,
@@ -114,10 +73,14 @@ def main() -> None:
         shutil.rmtree(out_dir, ignore_errors=True)
         hub_id = (params.chat_references[args.model] if args.variant == "chat" else model).hub_id
         manifest = build_standin_checkpoint(params, model, args.variant, hub_id, out_dir)
-    elif args.variant == "chat":
-        manifest = download_from_hub(params.chat_references[args.model], out_dir)
     else:
-        manifest = download_from_hub(model, out_dir)
+        if args.variant == "chat":
+            reference = params.chat_references[args.model]
+            manifest = resolve("hub", reference.hub_id, reference.revision)
+        else:
+            manifest = read_json(weights_source_file(args.model))
+        materialize(manifest, out_dir)
+        manifest = {**manifest, "family": model.family}
     check_checkpoint(out_dir)
     write_json(manifest_file(args.model, args.variant), manifest)
     log.info("fetch-weights %s %s: %s ready in %s", args.model, args.variant, manifest["source"],

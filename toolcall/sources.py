@@ -1,9 +1,10 @@
-"""Where the glaive rows come from: a local file at any path, or a Hugging Face Hub data set.
+"""Where the glaive rows come from: a local file at any path, a file of a pinned registry
+release (`registry:glaive_toolcall_en_demo`, toolcall/registry.py), or a Hugging Face Hub data set.
 
-`resolve_source` says what `dataset.source` is right now (a local file's size and sha256,
-or the commit a hub revision points to); the resolve-dataset stage writes it down on every
-`dvc repro`, so prepare-dataset reruns exactly when the data changed, a moved hub branch
-included. `load_rows` then reads exactly that: the file it hashed, the commit it pinned.
+`resolve_source` says what `dataset.source` is right now (a local file's size and sha256, the
+registry release's pin, or the commit a hub revision points to); the resolve-dataset stage
+writes it down on every `dvc repro`, so prepare-dataset reruns exactly when the data changed,
+a moved hub branch included. `load_rows` then reads exactly that: the file it hashed, the commit it pinned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from pathlib import Path
 
 from toolcall.io import PipelineError, file_sha256
+from toolcall.registry import REGISTRY_PREFIX, artefact, artefact_file, release_record
 
 LOCAL_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -34,8 +36,15 @@ def _check_local(path: Path) -> None:
 
 
 def resolve_source(source: str, hub_revision: str) -> dict:
-    """What `source` is now: {"kind": "local", "path", "bytes", "sha256"} or
+    """What `source` is now: {"kind": "local", "path", "bytes", "sha256"},
+    {"kind": "registry", "name", "release", "file", "sha256"} or
     {"kind": "hub", "id", "revision", "commit"}."""
+    if source.startswith(REGISTRY_PREFIX):
+        item = artefact(source)
+        path = artefact_file(item)  # fetched once into the cache; its path is not recorded
+        _check_local(path)
+        return {"kind": "registry", "name": source, "release": release_record(item.release),
+                "file": item.path, "sha256": file_sha256(path)}
     if is_local(source):
         path = Path(source).expanduser()
         _check_local(path)
@@ -59,7 +68,7 @@ def source_name(resolved: dict) -> str:
     """A short name for a resolved source in stats: the file's name, or the hub id."""
     if resolved["kind"] == "hub":
         return resolved["id"]
-    name = Path(resolved["path"]).name
+    name = Path(resolved["file" if resolved["kind"] == "registry" else "path"]).name
     for suffix in sorted(LOCAL_SUFFIXES, key=len, reverse=True):
         name = name.removesuffix(suffix)
     return name
@@ -97,8 +106,9 @@ def read_local_rows(path: Path) -> list[dict]:
 
 def load_rows(resolved: dict, hub_split: str) -> list[dict]:
     """The rows `resolve_source` described: the same file bytes, or the pinned hub commit."""
-    if resolved["kind"] == "local":
-        path = Path(resolved["path"])
+    if resolved["kind"] in ("local", "registry"):
+        path = (artefact_file(artefact(resolved["name"])) if resolved["kind"] == "registry"
+                else Path(resolved["path"]))
         _check_local(path)
         if file_sha256(path) != resolved["sha256"]:
             raise PipelineError(f"{path} changed after it was resolved: run `dvc repro` again")

@@ -8,7 +8,7 @@ then runs every check on it.
 
 from __future__ import annotations
 
-from toolcall.families import glm4, glm4_0414, qwen2_5, qwen3
+from toolcall.families import glm4, glm4_0414, qwen2_5, qwen3, smollm2
 from toolcall.families.base import (
     PROBE_MESSAGES,
     PROBE_TOOLS,
@@ -20,7 +20,7 @@ from toolcall.families.base import (
 )
 
 FAMILIES: dict[str, Family] = {module.FAMILY.name: module.FAMILY
-                               for module in (glm4, qwen2_5, qwen3, glm4_0414)}
+                               for module in (glm4, qwen2_5, qwen3, glm4_0414, smollm2)}
 
 
 def get_family(name: str) -> Family:
