@@ -92,6 +92,7 @@ WEATHER_TRAINED_SPANS = {
 # The successors write their turns as their predecessors do (their prompts differ).
 WEATHER_TRAINED_SPANS["qwen3"] = WEATHER_TRAINED_SPANS["qwen2.5"]
 WEATHER_TRAINED_SPANS["glm4-0414"] = WEATHER_TRAINED_SPANS["glm4"]
+WEATHER_TRAINED_SPANS["smollm2"] = WEATHER_TRAINED_SPANS["qwen2.5"]  # Qwen2.5's format
 
 
 def load_fixture(name: str):

@@ -10,7 +10,9 @@ import yaml
 from conftest import ROOT
 from huggingface_hub.errors import GatedRepoError
 
-from stages import fetch_weights, prepare_dataset, resolve_dataset
+from stages import fetch_weights, prepare_dataset, resolve_dataset, resolve_weights
+from toolcall import checkpoints
+from toolcall.checkpoints import folder_digest, materialize, resolve
 from toolcall.io import PipelineError
 from toolcall.params import load_params
 from toolcall.sources import load_rows, resolve_source
@@ -46,11 +48,12 @@ def fake_hub(monkeypatch, tmp_path):
 def test_hub_download_is_pinned_to_the_resolved_commit(fake_hub, tmp_path):
     model = load_params().models["qwen2_5-7b"]
     out = tmp_path / "base"
-    manifest = fetch_weights.download_from_hub(model, out)
+    resolved = resolve(model.weights_from, model.hub_id, model.revision)
+    assert fake_hub["info"] == ("Qwen/Qwen2.5-7B", "main") and "download" not in fake_hub
+    materialize(resolved, out)
     fetch_weights.check_checkpoint(out)
-    assert fake_hub["info"] == ("Qwen/Qwen2.5-7B", "main")
     assert fake_hub["download"] == ("Qwen/Qwen2.5-7B", COMMIT)
-    assert manifest == {"source": "hub", "hub_id": "Qwen/Qwen2.5-7B", "revision": "main",
+    assert resolved == {"source": "hub", "hub_id": "Qwen/Qwen2.5-7B", "revision": "main",
                         "commit": COMMIT}
     # hard links to the hub cache's blobs: no second copy on disk, no symlink into the cache
     config = out / "config.json"
@@ -60,24 +63,60 @@ def test_hub_download_is_pinned_to_the_resolved_commit(fake_hub, tmp_path):
 
 def test_incomplete_download_is_not_declared_ready(fake_hub, tmp_path):
     out = tmp_path / "base"
-    fetch_weights.download_from_hub(load_params().models["glm4-9b"], out)
+    materialize(resolve("hub", "THUDM/glm-4-9b-hf", "main"), out)
     (out / "model.safetensors").unlink()
     with pytest.raises(PipelineError, match=r"\*\.safetensors.*rerun"):
         fetch_weights.check_checkpoint(out)
 
 
 @pytest.mark.parametrize("error, message", [
-    (OSError("connection refused"), "Check the network"),
+    (OSError("connection refused"), "check the network"),
     (GatedRepoError("gated", response=SimpleNamespace(headers={}, status_code=403, request=None,
-                                                      url="")), "HF_TOKEN"),
+                                                      url="")), "accept the licence"),
 ])
-def test_hub_failures_say_what_to_do(monkeypatch, tmp_path, error, message):
+def test_hub_failures_say_what_to_do(monkeypatch, error, message):
     def fail(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", fail)
     with pytest.raises(PipelineError, match=message):
-        fetch_weights.download_from_hub(load_params().models["glm4-9b"], tmp_path / "base")
+        resolve("hub", "THUDM/glm-4-9b-hf", "main")
+
+
+def test_a_local_folder_is_hashed_by_content_and_only_changed_files_are_read(tmp_path, monkeypatch):
+    """The tutorial's `huggingface-cli download --local-dir` folder: an edit that keeps the
+    size changes the hash; an unchanged folder is not read again."""
+    monkeypatch.setenv("TOOLCALL_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "weights"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("config.json", "tokenizer_config.json", "model.safetensors", "sub/extra.txt"):
+        (folder / name).write_text("{}")
+    first = folder_digest(folder)
+    assert first["files"] == 4 and first["bytes"] == 8
+    read = []
+    monkeypatch.setattr(checkpoints, "file_sha256", lambda p: read.append(p) or "x" * 64)
+    assert folder_digest(folder) == first and read == []  # remembered by size and time
+    monkeypatch.undo()
+    monkeypatch.setenv("TOOLCALL_CACHE", str(tmp_path / "cache"))
+    (folder / "model.safetensors").write_text("[]")  # same size, other bytes
+    assert folder_digest(folder)["sha256"] != first["sha256"]
+
+    resolved = resolve(str(folder), "THUDM/glm-4-9b-hf", "main")
+    assert resolved["source"] == "folder" and resolved["path"] == str(folder)
+    out = tmp_path / "base"
+    materialize(resolved, out)
+    fetch_weights.check_checkpoint(out)
+    assert (out / "sub" / "extra.txt").stat().st_ino == (folder / "sub" / "extra.txt").stat().st_ino
+    (folder / "config.json").write_text('{"x": 1}')
+    with pytest.raises(PipelineError, match="changed after it was resolved"):
+        materialize(resolved, out)
+    with pytest.raises(PipelineError, match="huggingface-cli download THUDM/glm-4-9b-hf --local-dir"):
+        resolve(str(tmp_path / "missing"), "THUDM/glm-4-9b-hf", "main")
+
+
+def test_an_unknown_registry_name_lists_the_pinned_ones():
+    with pytest.raises(PipelineError, match="registry:smollm2-135m-instruct-q4_1"):
+        resolve("registry:smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct", "main")
 
 
 def _load(source: str) -> list[dict]:
@@ -147,9 +186,13 @@ def test_fetch_writes_the_pinned_commit_and_never_the_token(fake_hub, tmp_path, 
     (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
     monkeypatch.chdir(project)
     monkeypatch.setenv("HF_TOKEN", "hf_SECRET_do_not_log")
+    monkeypatch.setattr("sys.argv", ["resolve", "--model", "glm4-9b"])
+    resolve_weights.main()
     for variant in ("base", "chat"):
         monkeypatch.setattr("sys.argv", ["fetch", "--model", "glm4-9b", "--variant", variant])
         fetch_weights.main()
+    manifest = json.loads((project / "models/glm4-9b/base.manifest.json").read_text())
+    assert manifest["hub_id"] == "THUDM/glm-4-9b-hf" and manifest["commit"] == COMMIT
     manifest = json.loads((project / "models/glm4-9b/chat.manifest.json").read_text())
     assert manifest["hub_id"] == "THUDM/glm-4-9b-chat-hf" and manifest["commit"] == COMMIT
     assert fake_hub["download"] == ("THUDM/glm-4-9b-chat-hf", COMMIT)
