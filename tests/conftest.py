@@ -18,7 +18,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # a time). The slowest (whole DAGs, training) start first, longest first, so the workers end
 # together.
 SLOWEST_MODULES = ["test_pipeline.py", "test_hub_offline.py", "test_experiments.py", "test_chat.py",
-                   "test_distributed.py"]
+                   "test_smollm2.py", "test_distributed.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -161,12 +161,12 @@ class ModelParams:
     family: str
     hub_id: str  # the checkpoint's hub name (what a stand-in stands in for)
     revision: str
-    # Where the base weights come from (toolcall/checkpoints.py): "hub" (hub_id at revision),
-    # a local folder, or "registry:<name>" (a pinned checkpoint file in a package release).
-    weights_from: str
     # This model's own values for single keys of the shared `train` / `lora` blocks.
     train: dict = field(default_factory=dict)
     lora: dict = field(default_factory=dict)
+    # Where the base weights come from (toolcall/checkpoints.py): "hub" (hub_id at revision),
+    # a local folder, or "registry:<name>" (a pinned checkpoint file in a package release).
+    weights_from: str = "hub"
 
     def validate(self, key: str) -> None:
         _check(self.family in FAMILIES, f"{key}.family", self.family, f"one of {sorted(FAMILIES)}")

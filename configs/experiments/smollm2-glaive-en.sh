@@ -5,6 +5,7 @@
 # English demo rows (from the pinned llamafactory sdist), then base vs tuned on the held-out
 # rows and on BFCL. Run from the project root:
 #   sh configs/experiments/smollm2-glaive-en.sh
+# (arguments after it go to `dvc exp run` last, so -S train.max_steps=80 -n longer overrides)
 # then `dvc exp show`, metrics/compare.md, metrics/compare.html (README, "A real model on a CPU").
 #
 # Every other setting is params.yaml's. The choices, sized for 2 cores:
@@ -14,7 +15,7 @@
 #   60 of the ~280 training conversations are seen once (LoRA r16 all-linear: ~100 tokens/s).
 # - eval_steps 1000: the held-out loss once, at the end (a pass over the test split: ~40 s).
 # - four BFCL categories, 6 questions each.
-exec dvc exp run -n smollm2-glaive-en "$@" \
+exec dvc exp run -n smollm2-glaive-en \
   -S weights=hub \
   -S '~models.glm4-9b' -S '~models.qwen2_5-7b' \
   -S "+models.smollm2-135m={family: smollm2, hub_id: HuggingFaceTB/SmolLM2-135M-Instruct, revision: main, weights_from: 'registry:smollm2-135m-instruct-q4_1'}" \
@@ -22,4 +23,4 @@ exec dvc exp run -n smollm2-glaive-en "$@" \
   -S train.max_length=1024 -S train.max_steps=40 -S train.learning_rate=2.0e-4 \
   -S train.gradient_accumulation_steps=1 -S train.logging_steps=5 \
   -S train.eval_steps=1000 -S train.save_steps=20 \
-  -S 'bfcl.categories=[simple_python, multiple, parallel, irrelevance]' -S bfcl.max_per_category=6
+  -S 'bfcl.categories=[simple_python, multiple, parallel, irrelevance]' -S bfcl.max_per_category=6 "$@"
