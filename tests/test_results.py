@@ -37,3 +37,28 @@ def test_the_readme_excerpt_is_the_committed_table():
     rows = [line for line in readme[start:].split("\n\n", 2)[1].splitlines()]
     assert len(rows) >= 4
     assert all(row in table for row in rows), "README excerpt differs from metrics/compare.md"
+
+
+# The committed SmolLM2 run (README, "A real model on a CPU"): a real pretrained model, so the
+# conclusions are about learning, with margins below what it measured.
+SMOLLM2 = ROOT / "results" / "smollm2-glaive-en"
+
+
+def test_the_real_model_learns_to_call_tools():
+    figures = json.loads((SMOLLM2 / "compare.json").read_text(encoding="utf-8"))
+    base = {k.split(".", 2)[2]: v for k, v in figures.items() if k.startswith("smollm2-135m.base.")}
+    tuned = {k.split(".", 2)[2]: v for k, v in figures.items() if k.startswith("smollm2-135m.tuned.")}
+    assert base["call_exact_match"] <= 0.05 and base["call_name_accuracy"] <= 0.1
+    assert tuned["call_exact_match"] - base["call_exact_match"] >= 0.3
+    assert tuned["decision_f1"] >= 0.6 and tuned["format_valid_rate"] >= 0.7
+    assert tuned["bfcl_simple_python"] > base["bfcl_simple_python"]
+
+
+def test_the_readme_shows_the_committed_real_model_table():
+    table = (SMOLLM2 / "compare.md").read_text(encoding="utf-8").splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("Excerpt of `results/smollm2-glaive-en/compare.md`")
+    headline, bfcl = readme[start:].split("\n\n", 3)[1:3]  # the two tables after that line
+    rows = headline.splitlines() + bfcl.splitlines()
+    assert len(rows) >= 10 and all(row.startswith("|") for row in rows)
+    assert all(row in table for row in rows), "README excerpt differs from the committed table"
