@@ -34,6 +34,7 @@ from toolcall.io import PipelineError, log, read_json, run_stage, write_json
 from toolcall.layout import export_dir, manifest_file, weights_dir
 from toolcall.merging import merge_rounding
 from toolcall.params import load_params
+from toolcall.parsers import get_parser
 
 PROBE_NEW_TOKENS = 32
 # Warn when merging loses more than this share of the median layer's update (bf16: README).
@@ -114,7 +115,8 @@ def export(key: str, out_dir: Path, merge: bool) -> dict:
     reloaded = reloaded.to(tool_model.model.device).eval()
     reloaded_tokenizer = AutoTokenizer.from_pretrained(out_dir)
     got = greedy_tokens(reloaded, reloaded_tokenizer, prompt, stop_ids)
-    parsed = family.parse(reloaded_tokenizer.decode(got, skip_special_tokens=False), PROBE_TOOLS)
+    parsed = get_parser(family.name)(reloaded_tokenizer.decode(got, skip_special_tokens=False),
+                                     PROBE_TOOLS)
     check = {
         "model": key, "merged": merge, "folder": str(out_dir),
         "template_renders_training_format": template_is_equivalent(

@@ -37,6 +37,7 @@ from toolcall.layout import (
 )
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import Params, load_params
+from toolcall.parsers import get_parser
 from toolcall.tracking import log_evaluation
 from toolcall.turns import build_samples, turn_key
 
@@ -47,7 +48,7 @@ def score_generations(samples: list[dict], generations: list[dict], family: Fami
     records = []
     for generated in generations:
         sample = by_key[turn_key(generated)]
-        parsed = family.parse(generated["output"], sample["tools"])
+        parsed = get_parser(family.name)(generated["output"], sample["tools"])
         records.append({**generated, "parsed": parsed.as_dict(), "gold": sample["gold"],
                         **score_turn(sample, parsed)})
     return records
@@ -73,7 +74,7 @@ def score_bfcl(key: str, variant: str, params: Params) -> dict:
     records = []
     for question_id, question in questions.items():
         output = generated.get(question_id)
-        parsed = family.parse(output["output"], json.loads(question["tools"])) if output else None
+        parsed = get_parser(family.name)(output["output"], json.loads(question["tools"])) if output else None
         verdict = judge(question["category"], parsed, answers[question_id]) if parsed else "prompt_too_long"
         records.append({"id": question_id, "category": question["category"],
                         "output": output["output"] if output else None,

@@ -12,6 +12,7 @@ from benchmarks.bfcl_agreement import all_cases, our_verdict
 from toolcall.bfcl import CATEGORIES, as_tool, bfcl_samples, data_file, question_conversation, read_lines
 from toolcall.bfcl_scoring import judge, summarize
 from toolcall.families import FAMILIES
+from toolcall.parsers import get_parser
 from toolcall.registry import BFCL_EVAL, fetch
 
 
@@ -73,11 +74,11 @@ def test_answers_are_read_by_the_family_parser_and_judged():
 
     def verdict(family, call):
         text = family.assistant_text({"role": "assistant", "content": "", "tool_calls": [call]})
-        return judge("simple_python", family.parse(text, tools), bfcl_answer)
+        return judge("simple_python", get_parser(family.name)(text, tools), bfcl_answer)
 
     for family in FAMILIES.values():
         assert verdict(family, right) is None and verdict(family, wrong) == "value_error"
-        assert judge("irrelevance", family.parse(family.assistant_text(
+        assert judge("irrelevance", get_parser(family.name)(family.assistant_text(
             {"role": "assistant", "content": "我无法回答。"}), tools), None) is None
 
 

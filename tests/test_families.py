@@ -11,6 +11,7 @@ from transformers.utils.chat_template_utils import render_jinja_template
 from toolcall.families import FAMILIES, template_is_equivalent
 from toolcall.families.glm4 import render_call as render_glm4_call
 from toolcall.families.qwen2_5 import render_call as render_qwen_call
+from toolcall.parsers import get_parser
 
 FAMILY_NAMES = sorted(FAMILIES)
 
@@ -81,7 +82,7 @@ ROUND_TRIP_CALLS = [
 
 @pytest.mark.parametrize("call", ROUND_TRIP_CALLS)
 def test_round_trip_glm4(call):
-    parsed = FAMILIES["glm4"].parse(render_glm4_call(call), [{"name": call["name"]}])
+    parsed = get_parser("glm4")(render_glm4_call(call), [{"name": call["name"]}])
     assert parsed.kind == "calls" and parsed.format_valid
     assert parsed.calls == [call]
     assert [type(v) for v in parsed.calls[0]["arguments"].values()] == [
@@ -90,7 +91,7 @@ def test_round_trip_glm4(call):
 
 @pytest.mark.parametrize("call", ROUND_TRIP_CALLS)
 def test_round_trip_qwen(call):
-    parsed = FAMILIES["qwen2.5"].parse(render_qwen_call(call), [{"name": call["name"]}])
+    parsed = get_parser("qwen2.5")(render_qwen_call(call), [{"name": call["name"]}])
     assert parsed.kind == "calls" and parsed.format_valid
     assert parsed.calls == [call]
 
@@ -111,7 +112,7 @@ def test_trained_spans_are_the_turns_as_generated(family, weather_conversation):
         assert rendered.text[:start].endswith(opening)
         assert text.startswith(fam.assistant_text(message))
         assert text.removeprefix(fam.assistant_text(message)) in fam.stop_tokens
-        parsed = fam.parse(fam.assistant_text(message), tools)
+        parsed = get_parser(fam.name)(fam.assistant_text(message), tools)
         assert parsed.calls == message.get("tool_calls", []) and parsed.format_valid
     assert set(fam.stop_tokens) <= set(fam.special_tokens) and fam.pad_token in fam.special_tokens
     assert set(fam.tokenizer_prefix) <= set(fam.special_tokens)
@@ -178,3 +179,16 @@ def test_everything_else_asks_the_registry():
             text = path.read_text(encoding="utf-8")
             assert not re.search(direct, text), path
             assert not re.search(rf"""==\s*["']({names})["']""", text), path
+
+
+def test_every_family_has_exactly_one_parser_and_formats_never_import_parsing():
+    """Reading answers is apart from writing prompts: each family is read by one parser
+    module, and no family module (what training and generation import) imports a parser."""
+    from conftest import ROOT
+
+    from toolcall.parsers import PARSERS
+
+    assert set(PARSERS) == set(FAMILIES)
+    for path in (ROOT / "toolcall" / "families").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "toolcall.parsing" not in text and "toolcall.parsers" not in text, path

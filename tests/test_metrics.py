@@ -18,6 +18,7 @@ from toolcall.metrics import (
     score_turn,
     values_equal,
 )
+from toolcall.parsers import get_parser
 from toolcall.parsing import ParsedTurn
 from toolcall.sample_data import make_sample
 from toolcall.turns import build_samples
@@ -151,14 +152,14 @@ def test_call_without_tools_is_false_and_hallucinated():
     ('Answer\n{"a": 1}', "calls", [{"name": "Answer", "arguments": {"a": 1}}]),  # hallucinated
 ])
 def test_glm4_edge_outputs(output, kind, calls):
-    parsed = FAMILIES["glm4"].parse(output, [WEATHER_TOOL])
+    parsed = get_parser("glm4")(output, [WEATHER_TOOL])
     assert parsed.kind == kind and parsed.calls == calls
 
 
 def test_malformed_counts_as_a_decision_to_call():
     sample = {"conversation_id": "c", "stratum": "nocall_with_tools", "tools": [WEATHER_TOOL],
               "gold": {"role": "assistant", "content": "请问哪个城市？"}}
-    turn = score_turn(sample, FAMILIES["glm4"].parse("get_weather\n{", [WEATHER_TOOL]))
+    turn = score_turn(sample, get_parser("glm4")("get_weather\n{", [WEATHER_TOOL]))
     assert turn["predicted_call"] and turn["error_type"] == "spurious_call"
 
 

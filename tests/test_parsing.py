@@ -8,6 +8,7 @@ from conftest import load_fixture
 
 from toolcall.families import FAMILIES
 from toolcall.metrics import aggregate, replay_gold
+from toolcall.parsers import get_parser
 from toolcall.turns import build_samples
 
 FIXTURE = load_fixture("adversarial_turns.json")
@@ -36,20 +37,20 @@ def test_gold_replay_of_adversarial_text_answers_scores_one(family):
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 @pytest.mark.parametrize("case", FIXTURE["outputs"], ids=lambda c: c["why"][:40])
 def test_raw_outputs_parse_by_the_family_syntax(family, case):
-    parsed = FAMILIES[family].parse(case["output"], FIXTURE["tools"])
+    parsed = get_parser(family)(case["output"], FIXTURE["tools"])
     assert parsed.kind == case[family], case["why"]
 
 
 def test_a_call_never_gets_arguments_it_did_not_write():
-    qwen = FAMILIES["qwen2.5"].parse('<tool_call>\n{"name": "get_weather"}\n</tool_call>', [])
-    glm = FAMILIES["glm4"].parse("get_weather\n", FIXTURE["tools"])
+    qwen = get_parser("qwen2.5")('<tool_call>\n{"name": "get_weather"}\n</tool_call>', [])
+    glm = get_parser("glm4")("get_weather\n", FIXTURE["tools"])
     assert qwen.kind == glm.kind == "malformed" and not qwen.calls and not glm.calls
 
 
 def test_hallucinated_calls_are_calls_in_both_families():
     tools = FIXTURE["tools"]
-    glm = FAMILIES["glm4"].parse('book_flight\n{"to": "巴黎"}', tools)
-    qwen = FAMILIES["qwen2.5"].parse(
+    glm = get_parser("glm4")('book_flight\n{"to": "巴黎"}', tools)
+    qwen = get_parser("qwen2.5")(
         '<tool_call>\n{"name": "book_flight", "arguments": {"to": "巴黎"}}\n</tool_call>', tools)
     assert glm.calls == qwen.calls == [{"name": "book_flight", "arguments": {"to": "巴黎"}}]
     assert glm.format_valid and qwen.format_valid
@@ -61,7 +62,7 @@ def test_sloppy_calls_are_calls_but_not_format_valid(family):
     exact = FAMILIES[family].assistant_text({"role": "assistant", "content": "", "tool_calls": [call]})
     # a closing tag left out, or words after the call's JSON
     sloppy = exact.removesuffix("</tool_call>") if exact.endswith("</tool_call>") else exact + " 好的"
-    parsed = FAMILIES[family].parse(sloppy, FIXTURE["tools"])
+    parsed = get_parser(family)(sloppy, FIXTURE["tools"])
     assert parsed.kind == "calls" and not parsed.format_valid
     assert parsed.calls == [{"name": "get_weather", "arguments": {"city": "北京"}}]
 
@@ -104,7 +105,7 @@ def test_every_turn_shape_renders_and_parses_back_unchanged(family):
     rng = random.Random(0)
     for _ in range(400):
         message = _message(rng, names)
-        parsed = fam.parse(fam.assistant_text(message), tools)
+        parsed = get_parser(fam.name)(fam.assistant_text(message), tools)
         assert parsed.format_valid, message
         assert parsed.content == message["content"], message
         assert parsed.calls == message.get("tool_calls", []), message

@@ -23,6 +23,7 @@ from toolcall.encoding import encode_rendered, trained_segments
 from toolcall.families import FAMILIES, template_is_equivalent
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_json
+from toolcall.parsers import get_parser
 from toolcall.registry import BFCL_EVAL, QWEN2_5_TOKENIZER, QWEN3_TOKENIZER, XINFERENCE, fetch
 from toolcall.sample_data import SAMPLE_PATH
 
@@ -203,7 +204,7 @@ def test_a_real_tokenizer_round_trips_every_turn_shape():
                 text = QWEN.assistant_text(message)
                 ids = tokenizer(text, add_special_tokens=False)["input_ids"]
                 assert tokenizer.decode(ids, skip_special_tokens=False) == text
-                parsed = QWEN.parse(text, tools)
+                parsed = get_parser(QWEN.name)(text, tools)
                 assert parsed.calls == message.get("tool_calls", [])
 
 

@@ -25,6 +25,7 @@ from toolcall.families import Family, get_family
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
+from toolcall.parsers import get_parser
 from toolcall.parsing import CALLS
 
 
@@ -114,7 +115,7 @@ def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
         generation_config=use_greedy(tool_model.model, greedy_config(
             max_new_tokens, stop_ids, tokenizer.pad_token_id)), streamer=streamer)
     new_tokens, _ = cut_at_stop(output[0, input_ids.shape[1]:].tolist(), set(stop_ids))
-    parsed = family.parse(tokenizer.decode(new_tokens, skip_special_tokens=False), tools)
+    parsed = get_parser(family.name)(tokenizer.decode(new_tokens, skip_special_tokens=False), tools)
     if parsed.kind == CALLS:
         return {"role": "assistant", "content": parsed.content, "tool_calls": parsed.calls}
     return {"role": "assistant", "content": parsed.content}

@@ -14,6 +14,7 @@ import unicodedata
 from collections import Counter, defaultdict
 
 from toolcall.families import Family
+from toolcall.parsers import get_parser
 from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
 from toolcall.schema import call_violations, drop_nulls, function_of
 from toolcall.text import normalize_text
@@ -350,5 +351,5 @@ def replay_gold(samples: list[dict], family: Family) -> list[dict]:
     family's parser and scored: the evaluator's own ceiling, 1.0 on every match and decision
     metric (docs/evaluation.md)."""
     return [{"conversation_id": s["conversation_id"],
-             **score_turn(s, family.parse(family.assistant_text(s["gold"]), s["tools"]))}
+             **score_turn(s, get_parser(family.name)(family.assistant_text(s["gold"]), s["tools"]))}
             for s in samples]

@@ -1,9 +1,11 @@
 """The model families the pipeline knows, one module each: its chat format (renderer, assistant
-text, parser, Jinja template, tokens), its architecture (stand-in and real shapes), and the facts
-its published checkpoints ship. `models.<m>.family` in params.yaml names one of FAMILIES.
+text, Jinja template, tokens), its architecture (stand-in and real shapes), and the facts its
+published checkpoints ship. `models.<m>.family` in params.yaml names one of FAMILIES. How a
+family's answers are read back is apart, in toolcall/parsers/, so that training and generation
+never depend on it.
 
-Adding a family: write its module (CONTRIBUTING.md) and add it below; tests/test_families.py
-then runs every check on it.
+Adding a family: write its module (CONTRIBUTING.md), add it below and name it in the FAMILIES of
+the parser that reads its call syntax; tests/test_families.py then runs every check on it.
 """
 
 from __future__ import annotations

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolcall.parsing import ParsedTurn
-
 if TYPE_CHECKING:
     from transformers import PretrainedConfig
 
@@ -84,15 +82,16 @@ class Architecture:
 
 @dataclass(frozen=True)
 class Family:
-    """Everything the pipeline knows about one model family: its chat format (renderer,
-    assistant text, parser, template, tokens), its architecture, and its checkpoints."""
+    """Everything the pipeline knows about one model family but how its answers are read: its
+    chat format (renderer, assistant text, template, tokens), its architecture, and its
+    checkpoints."""
 
     name: str
     render: Callable[..., Rendered]
-    # An assistant message as the model writes it (what generation should produce), and the
-    # parser that reads such text back: parse(assistant_text(m), tools) gives m's text and calls.
+    # An assistant message as the model writes it (what generation should produce). The parser
+    # that reads such text back lives in toolcall/parsers/ (get_parser(name)), so generation and
+    # training never depend on it: parse(assistant_text(m), tools) gives m's text and calls.
     assistant_text: Callable[[dict], str]
-    parse: Callable[[str, list[dict]], ParsedTurn]
     chat_template: str
     special_tokens: list[str]
     stop_tokens: list[str]  # every token that ends an assistant turn in this format

@@ -26,12 +26,10 @@ rms_norm_eps 1.5625e-07, untied embeddings (config.json of glm-4-9b-hf / -chat-h
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from toolcall.families.base import Architecture, Checkpoint, Family, Rendered, dump_arguments
-from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, first_json_value
 from toolcall.schema import function_of
 
 if TYPE_CHECKING:
@@ -151,49 +149,6 @@ TOOLS_JINJA = (
     "{%- endif -%}"
 )
 
-# ----------------------------------------------------------------------------- parsing
-
-FUNCTION_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
-
-
-def _call_block(block: str, offered: set[str]) -> tuple[dict | None, bool] | None:
-    """One `name\\n{json}` block: (the call, or None when the attempt cannot be read; whether
-    it is written exactly), or None when the block is prose, not a call attempt."""
-    first_line, _, rest = block.partition("\n")
-    name = first_line.strip()
-    shaped_like_call = bool(FUNCTION_NAME.fullmatch(name)) and rest.lstrip().startswith("{")
-    if name not in offered and not shaped_like_call:
-        return None
-    found = first_json_value(rest)
-    if found is None or not isinstance(found[0], dict):
-        return None, False
-    return {"name": name, "arguments": found[0]}, found[1] and first_line == name
-
-
-def parse(text: str, tools: list[dict]) -> ParsedTurn:
-    """`\\n{answer}` is text; `name\\n{json}` blocks (joined by <|assistant|>) are calls. As in
-    GLM-4's own server, a first line is a function name when it names an offered tool; one that
-    merely has a function name's shape counts too when a JSON object follows it: a call to a
-    function never offered (hallucinated). Prose is text (docs/evaluation.md)."""
-    offered = {function_of(t)["name"] for t in tools}
-    blocks = text.split("<|assistant|>")
-    content, exact = "", True
-    if _call_block(blocks[0], offered) is None:  # the turn opens with text
-        content = blocks[0].strip()
-        exact = blocks[0].startswith("\n")
-        if len(blocks) == 1:
-            return ParsedTurn(TEXT, content=content, format_valid=exact)
-        blocks = blocks[1:]
-    calls = []
-    for block in blocks:
-        parsed = _call_block(block, offered)
-        if parsed is None or parsed[0] is None:  # prose or an unreadable call where a call must be
-            return ParsedTurn(MALFORMED, content=text)
-        calls.append(parsed[0])
-        exact = exact and parsed[1]
-    return ParsedTurn(CALLS, content=content, calls=calls, format_valid=exact)
-
-
 # ----------------------------------------------------------------------------- the family
 
 
@@ -219,7 +174,6 @@ FAMILY = Family(
     name="glm4",
     render=renderer(tools_block),
     assistant_text=assistant_text,
-    parse=parse,
     chat_template=chat_template(TOOLS_JINJA),
     special_tokens=SPECIAL_TOKENS,
     stop_tokens=STOP_TOKENS,

@@ -83,7 +83,6 @@ FAMILY = Family(
     name="glm4-0414",
     render=glm4.renderer(tools_block, system_first=True),
     assistant_text=glm4.assistant_text,
-    parse=glm4.parse,
     chat_template=glm4.chat_template(TOOLS_JINJA, system_first=True),
     special_tokens=glm4.SPECIAL_TOKENS,
     stop_tokens=glm4.STOP_TOKENS,

@@ -22,12 +22,10 @@ intermediate 18944, vocab 152064, rope_theta 1e6, q/k/v bias, untied embeddings.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from toolcall.families.base import Architecture, Checkpoint, Family, Rendered, dump_arguments, openai_form
-from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, arguments_object, first_json_value
 
 if TYPE_CHECKING:
     from transformers import Qwen2Config
@@ -146,31 +144,6 @@ def chat_template(default_system: str | None, think: bool) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- parsing
-
-TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(</tool_call>|$)", re.DOTALL)
-
-
-def parse(text: str, tools: list[dict]) -> ParsedTurn:  # noqa: ARG001 (the signature of every family)
-    """`<tool_call>` blocks are calls, anything else is text; text before the first block is
-    the turn's content (as vLLM's hermes parser reads Qwen)."""
-    if "<tool_call>" not in text:
-        return ParsedTurn(TEXT, content=text.strip(), format_valid=True)
-    calls, exact = [], True
-    for body, closing in TOOL_CALL_BLOCK.findall(text):
-        found = first_json_value(body)
-        payload, clean = found if found else (None, False)
-        arguments = arguments_object(payload.get("arguments")) if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str) \
-                or arguments is None:
-            return ParsedTurn(MALFORMED, content=text)
-        calls.append({"name": payload["name"], "arguments": arguments})
-        exact = exact and clean and bool(closing)
-    content = text[:text.index("<tool_call>")].strip()
-    between = TOOL_CALL_BLOCK.sub("", text[text.index("<tool_call>"):])
-    return ParsedTurn(CALLS, content=content, calls=calls, format_valid=exact and not between.strip())
-
-
 # ----------------------------------------------------------------------------- the family
 
 
@@ -194,7 +167,6 @@ FAMILY = Family(
     name="qwen2.5",
     render=renderer(DEFAULT_SYSTEM, think=False),
     assistant_text=assistant_text,
-    parse=parse,
     chat_template=chat_template(DEFAULT_SYSTEM, think=False),
     special_tokens=SPECIAL_TOKENS,
     stop_tokens=STOP_TOKENS,

@@ -27,24 +27,13 @@ Architecture. Qwen3ForCausalLM: 36 layers, hidden 4096, 32 heads, 8 key-value he
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from toolcall.families import qwen2_5
 from toolcall.families.base import Architecture, Checkpoint, Family
-from toolcall.parsing import ParsedTurn
 
 if TYPE_CHECKING:
     from transformers import Qwen3Config
-
-THINK_BLOCK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
-
-
-def parse(text: str, tools: list[dict]) -> ParsedTurn:
-    """Qwen2.5's reading of what follows a think block, if the model wrote one."""
-    return qwen2_5.parse(THINK_BLOCK.sub("", text, count=1) if text.lstrip().startswith("<think>")
-                         else text, tools)
-
 
 def stand_in(vocab_size: int, pad: int, eos: list[int], shape: dict) -> Qwen3Config:
     from transformers import Qwen3Config  # noqa: PLC0415
@@ -67,7 +56,6 @@ FAMILY = Family(
     name="qwen3",
     render=qwen2_5.renderer(None, think=True),
     assistant_text=qwen2_5.assistant_text,
-    parse=parse,
     chat_template=qwen2_5.chat_template(None, think=True),
     special_tokens=qwen2_5.SPECIAL_TOKENS + ["<tool_response>", "</tool_response>", "<think>", "</think>"],
     stop_tokens=qwen2_5.STOP_TOKENS,

@@ -55,7 +55,6 @@ FAMILY = Family(
     name="smollm2",
     render=qwen2_5.renderer(DEFAULT_SYSTEM, think=False),
     assistant_text=qwen2_5.assistant_text,
-    parse=qwen2_5.parse,
     chat_template=qwen2_5.chat_template(DEFAULT_SYSTEM, think=False),
     special_tokens=SPECIAL_TOKENS,
     stop_tokens=["<|im_end|>"],

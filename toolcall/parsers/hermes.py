@@ -1,0 +1,33 @@
+"""Reading Hermes-style answers back (Qwen2.5's format, toolcall/families/qwen2_5.py, and the
+families built on it): `<tool_call>` blocks are calls, anything else is text; as vLLM's hermes
+parser reads Qwen."""
+
+from __future__ import annotations
+
+import re
+
+from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, arguments_object, first_json_value
+
+FAMILIES = ("qwen2.5", "smollm2")  # the families whose answers this module reads
+
+TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(</tool_call>|$)", re.DOTALL)
+
+
+def parse(text: str, tools: list[dict]) -> ParsedTurn:  # noqa: ARG001 (the signature of every family)
+    """`<tool_call>` blocks are calls, anything else is text; text before the first block is
+    the turn's content (as vLLM's hermes parser reads Qwen)."""
+    if "<tool_call>" not in text:
+        return ParsedTurn(TEXT, content=text.strip(), format_valid=True)
+    calls, exact = [], True
+    for body, closing in TOOL_CALL_BLOCK.findall(text):
+        found = first_json_value(body)
+        payload, clean = found if found else (None, False)
+        arguments = arguments_object(payload.get("arguments")) if isinstance(payload, dict) else None
+        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str) \
+                or arguments is None:
+            return ParsedTurn(MALFORMED, content=text)
+        calls.append({"name": payload["name"], "arguments": arguments})
+        exact = exact and clean and bool(closing)
+    content = text[:text.index("<tool_call>")].strip()
+    between = TOOL_CALL_BLOCK.sub("", text[text.index("<tool_call>"):])
+    return ParsedTurn(CALLS, content=content, calls=calls, format_valid=exact and not between.strip())
