@@ -107,6 +107,8 @@ def test_outputs_are_where_layout_says():
     stages = _stages()
     key = "${key}"
     assert _outs(stages["resolve-dataset"]) == {str(layout.SOURCE_MANIFEST)}
+    assert _outs(stages["resolve-weights"]) == {str(layout.weights_source_file(key))}
+    assert str(layout.weights_source_file(key)) in stages["fetch-weights"]["deps"]
     assert _outs(stages["prepare-dataset"]) == {str(p) for p in (
         layout.TRAIN_SPLIT, layout.TEST_SPLIT, layout.REJECTS, layout.DATASET_METRICS)}
     assert _outs(stages["fetch-weights"]) == {str(layout.weights_dir(key)), str(layout.manifest_file(key))}

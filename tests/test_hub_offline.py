@@ -39,9 +39,11 @@ def test_every_stage_ran_its_hub_code_offline(hub_run):
     root = hub_run
     source = read_json(root / "data/prepared/source.json")["sources"]
     assert source == [{"kind": "hub", "id": DATASET, "revision": COMMIT, "commit": COMMIT}]
-    for key, hub_id in (("glm4-9b", "THUDM/glm-4-9b-hf"), ("qwen2_5-7b", "Qwen/Qwen2.5-7B")):
+    for key, hub_id, family in (("glm4-9b", "THUDM/glm-4-9b-hf", "glm4"),
+                                ("qwen2_5-7b", "Qwen/Qwen2.5-7B", "qwen2.5")):
         manifest = read_json(root / "models" / key / "base.manifest.json")
-        assert manifest == {"source": "hub", "hub_id": hub_id, "revision": COMMIT, "commit": COMMIT}
+        assert manifest == {"source": "hub", "hub_id": hub_id, "revision": COMMIT, "commit": COMMIT,
+                            "family": family}
         adapter = read_json(root / "models" / key / "adapter" / "adapter_config.json")
         assert adapter["trainable_token_indices"]  # the hub LoRA trains the format tokens
         for variant in ("base", "tuned"):

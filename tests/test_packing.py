@@ -23,7 +23,7 @@ from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
 from toolcall.training import lora_config, sft_config
 
-TRAIN = TrainParams(max_length=4096, packing=True, learning_rate=1e-3, max_steps=1,
+TRAIN = TrainParams(max_length=6144, packing=True, learning_rate=1e-3, max_steps=1,
                     num_train_epochs=1, per_device_train_batch_size=1,
                     gradient_accumulation_steps=1, warmup_steps=0, weight_decay=0.0,
                     lr_scheduler_type="constant", logging_steps=1, eval_steps=1, save_steps=1)
@@ -55,7 +55,7 @@ def packed(request, tmp_path_factory):
                          train_dataset=Dataset.from_list(examples),
                          eval_dataset=Dataset.from_list(examples[:1]))
     row = trainer.train_dataset[0]
-    assert len(row["seq_lengths"]) == len(examples)  # all six fit in one packed row
+    assert len(row["seq_lengths"]) == len(examples)  # all six fit in one packed row (~4,500 tokens)
     batch = trainer.data_collator([row])
     ids, labels, start = [], [], 0
     for length in row["seq_lengths"]:

@@ -81,6 +81,15 @@ def test_plots_show_renders_every_chart(project):
     assert headline["encoding"]["x"]["scale"]["zero"] is True
 
 
+# Stages that run on every repro (a moment each): they write down what the data source and
+# each model's weights are now, and what follows reruns only when that changed.
+ALWAYS_RUN = {"resolve-dataset", "resolve-weights@glm4-9b", "resolve-weights@qwen2_5-7b"}
+
+
+def _always_changed() -> dict:
+    return {name: ["always changed"] for name in ALWAYS_RUN}
+
+
 def _would_run(root, env) -> set[str]:
     out = run(["dvc", "repro", "--dry"], root, env)
     return set(re.findall(r"Running stage '([^']+)'", out))
@@ -89,8 +98,8 @@ def _would_run(root, env) -> set[str]:
 def test_second_repro_reruns_nothing(project):
     root, env, _ = project
     status = run(["dvc", "status", "--json"], root, env)
-    assert json.loads(status) == {"resolve-dataset": ["always changed"]}
-    assert _would_run(root, env) == {"resolve-dataset"}
+    assert json.loads(status) == _always_changed()
+    assert _would_run(root, env) == ALWAYS_RUN
 
 
 def test_a_scoring_change_never_regenerates(project):
@@ -103,7 +112,7 @@ def test_a_scoring_change_never_regenerates(project):
         would_run = _would_run(root, env)
     finally:
         metrics.write_text(original, encoding="utf-8")
-    assert would_run == {"resolve-dataset", "score@glm4-9b", "score@qwen2_5-7b",
+    assert would_run == ALWAYS_RUN | {"score@glm4-9b", "score@qwen2_5-7b",
                          "score-chat-reference@glm4-9b", "score-bfcl@glm4-9b", "score-bfcl@qwen2_5-7b",
                          "score-bfcl-chat-reference@glm4-9b", "compare-models"}
 
@@ -119,7 +128,7 @@ def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(projec
     (root / "params.yaml").write_text(yaml.safe_dump(moved, allow_unicode=True), "utf-8")
     try:
         run(["dvc", "repro", "prepare-dataset"], root, env)  # same rows: the same split
-        assert _would_run(root, env) == {"resolve-dataset"}
+        assert _would_run(root, env) == ALWAYS_RUN
         rows = json.loads(source.read_text("utf-8"))
         source.write_text(json.dumps(rows[1:], ensure_ascii=False), "utf-8")  # one row less
         output = run(["dvc", "repro", "prepare-dataset"], root, env)
@@ -130,8 +139,7 @@ def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(projec
         run(["dvc", "repro", "prepare-dataset"], root, env)
     assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b", "score@glm4-9b",
             "generate@qwen2_5-7b", "score@qwen2_5-7b"} <= stale
-    assert json.loads(run(["dvc", "status", "--json"], root, env)) == {
-        "resolve-dataset": ["always changed"]}
+    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
 
 
 def test_one_model_setting_invalidates_only_that_model(project):
@@ -141,7 +149,7 @@ def test_one_model_setting_invalidates_only_that_model(project):
     original = (root / "params.yaml").read_text("utf-8")
     (root / "params.yaml").write_text(yaml.safe_dump(changed, allow_unicode=True), "utf-8")
     try:
-        stale = set(json.loads(run(["dvc", "status", "--json"], root, env))) - {"resolve-dataset"}
+        stale = set(json.loads(run(["dvc", "status", "--json"], root, env))) - ALWAYS_RUN
     finally:
         (root / "params.yaml").write_text(original, "utf-8")
     # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached
