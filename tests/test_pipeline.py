@@ -102,19 +102,23 @@ def test_second_repro_reruns_nothing(project):
     assert _would_run(root, env) == ALWAYS_RUN
 
 
-def test_a_scoring_change_never_regenerates(project):
-    """The parser, a metric or the bootstrap: only scoring and the comparison rerun."""
+@pytest.mark.parametrize("edited", ["toolcall/metrics.py", "toolcall/parsing.py",
+                                    "toolcall/parsers/glm4.py", "toolcall/parsers/hermes.py"])
+def test_a_scoring_change_never_regenerates(project, edited):
+    """A parser (any family's), the shared parsing rules or a metric: only scoring and the
+    comparison rerun, never training or generation."""
     root, env, _ = project
-    metrics = root / "toolcall" / "metrics.py"
-    original = metrics.read_text(encoding="utf-8")
-    metrics.write_text(original + "\n# a changed metric\n", encoding="utf-8")
+    path = root / edited
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original + "\n# a changed line\n", encoding="utf-8")
     try:
         would_run = _would_run(root, env)
     finally:
-        metrics.write_text(original, encoding="utf-8")
+        path.write_text(original, encoding="utf-8")
     assert would_run == ALWAYS_RUN | {"score@glm4-9b", "score@qwen2_5-7b",
-                         "score-chat-reference@glm4-9b", "score-bfcl@glm4-9b", "score-bfcl@qwen2_5-7b",
-                         "score-bfcl-chat-reference@glm4-9b", "compare-models"}
+                                      "score-chat-reference@glm4-9b", "score-bfcl@glm4-9b",
+                                      "score-bfcl@qwen2_5-7b", "score-bfcl-chat-reference@glm4-9b",
+                                      "compare-models"}
 
 
 def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):
