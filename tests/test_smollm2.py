@@ -4,14 +4,14 @@ through resolve-weights and fetch-weights, one training step of finetune's own c
 glaive rows (LLaMA-Factory's demo file), and greedy generation through generate's code."""
 
 import json
-import shutil
 
 import pytest
 import torch
 import yaml
-from conftest import ROOT, run_stage
+from conftest import ROOT
 from transformers import AutoTokenizer
 
+from stages import fetch_weights, finetune, prepare_dataset, resolve_dataset, resolve_weights
 from toolcall.checkpoints import converted_registry_checkpoint, resolve
 from toolcall.encoding import encode_rendered
 from toolcall.evaluation import generate_greedy, load_causal_lm
@@ -40,9 +40,9 @@ def tokenizer(checkpoint):
 @pytest.fixture(scope="module")
 def project(checkpoint, tmp_path_factory):
     """A scratch project on the real model and 16 real English glaive rows, prepared and
-    fetched by the stages themselves, trained for one step (about 30 s on 2 cores)."""
+    fetched by the stages' own mains, trained for one step by finetune's (in this process:
+    torch is loaded already)."""
     root = tmp_path_factory.mktemp("smollm2")
-    shutil.copytree(ROOT / "configs", root / "configs")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["weights"] = "hub"
     params["models"] = {KEY: {"family": "smollm2", "hub_id": FAMILY.base.hub_id,
@@ -51,10 +51,12 @@ def project(checkpoint, tmp_path_factory):
     params["train"].update(max_steps=1, max_length=1024, logging_steps=1, eval_steps=100,
                            save_steps=100)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
-    for stage in (["stages.resolve_dataset"], ["stages.prepare_dataset"],
-                  ["stages.resolve_weights", "--model", KEY], ["stages.fetch_weights", "--model", KEY],
-                  ["stages.finetune", "--model", KEY]):
-        run_stage(stage, root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for stage, args in ((resolve_dataset, []), (prepare_dataset, []), (resolve_weights, ["--model", KEY]),
+                            (fetch_weights, ["--model", KEY]), (finetune, ["--model", KEY])):
+            patch.setattr("sys.argv", [stage.__name__, *args])
+            stage.main()
     return root
 
 
