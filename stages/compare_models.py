@@ -18,6 +18,7 @@ import dataclasses
 import html
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -32,6 +33,18 @@ from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_ht
 DIAGNOSTICS = ["hit_token_limit_rate", "format_valid_rate", "call_name_accuracy", "call_lenient_match",
                "arg_value_f1", "hallucinated_function_rate", "conversation_success_rate"]
 FAILED_TURNS_SHOWN = 5  # per tuned model in the HTML report
+
+
+class Tables(NamedTuple):
+    """Every table of the comparison, by what it shows (compare.md and the HTML page order
+    them each their own way)."""
+
+    headline: Table
+    settings: Table
+    errors: Table
+    provenance: Table
+    bfcl: Table
+    published: Table
 
 
 def flatten(data: dict, prefix: str = "") -> dict:
@@ -137,7 +150,7 @@ def _bfcl_gain(results: dict, name: str) -> float | None:
     return None if tuned is None or base is None else tuned - base
 
 
-def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> list[Table]:
+def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> tuple[Table, Table]:
     """BFCL per category and BFCL's summary figures per run, the tuned-minus-base change
     (regressions marked), and the leaderboard's published figures for the chat models."""
     keys = list(results)
@@ -158,10 +171,10 @@ def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> list[Table]:
                       ["model"] + columns,
                       [[k] + [f"{v[c]:.2f}" for c in columns] for k, v in LEADERBOARD.items()
                        if k != "source"])
-    return [table, published]
+    return table, published
 
 
-def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict]) -> list[Table]:
+def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict]) -> Tables:
     keys = list(results)
     run_names = [f"{k} {v}" for k, v in runs]
     headline = Table("Headline (95% interval by conversation bootstrap)",
@@ -187,7 +200,7 @@ def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str,
         provenance.rows.append([f"{key} {variant}", meta["base"], meta["adapter"] or "–",
                                 meta["inputs_sha256"], str(results[key][variant]["turns"]),
                                 str(meta["decoding"]["max_new_tokens"])])
-    return [headline, settings_table, errors, provenance, *bfcl_tables(results, runs)]
+    return Tables(headline, settings_table, errors, provenance, *bfcl_tables(results, runs))
 
 
 def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict]]:
@@ -202,7 +215,7 @@ def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict
     }
 
 
-def build_html(results: dict, runs: list[tuple[str, str]], tables: list[Table]) -> str:
+def build_html(results: dict, runs: list[tuple[str, str]], tables: Tables) -> str:
     run_names = [f"{k} {v}" for k, v in runs]
     headline_chart = svg_grouped_bars(
         "Headline metrics (higher is better)", HEADLINE,
@@ -226,9 +239,10 @@ def build_html(results: dict, runs: list[tuple[str, str]], tables: list[Table]) 
         "BFCL summary (higher is better)", SUMMARY,
         {name: [results[k][f"{v}.bfcl"].get(m) for m in SUMMARY]
          for name, (k, v) in zip(run_names, runs, strict=True)}, x_max=1.0)
-    sections = [headline_chart, to_html_table(tables[0]), error_chart, to_html_table(tables[2]),
-                bfcl_chart, to_html_table(tables[4]), to_html_table(tables[5]),
-                loss_chart, to_html_table(tables[1]), to_html_table(tables[3]), *failed]
+    sections = [headline_chart, to_html_table(tables.headline), error_chart,
+                to_html_table(tables.errors), bfcl_chart, to_html_table(tables.bfcl),
+                to_html_table(tables.published), loss_chart, to_html_table(tables.settings),
+                to_html_table(tables.provenance), *failed]
     return html_page("Tool calling: GLM vs Qwen, base vs tuned", sections)
 
 
@@ -239,12 +253,11 @@ def main() -> None:
     settings = {k: model_settings(params, k) for k in params.models}
     tables = build_tables(results, runs, settings)
     write_json(compare_file("json"), build_numbers(results, runs))
-    headline = tables[0]
-    write_text(compare_file("csv"),
-               pd.DataFrame(headline.rows, columns=headline.columns).to_csv(index=False))
-    headline, settings_table, errors, provenance, bfcl, published = tables
+    write_text(compare_file("csv"), pd.DataFrame(tables.headline.rows,
+                                                 columns=tables.headline.columns).to_csv(index=False))
     write_text(compare_file("md"), "\n".join(to_markdown(t) for t in (
-        headline, bfcl, published, errors, settings_table, provenance)))
+        tables.headline, tables.bfcl, tables.published, tables.errors, tables.settings,
+        tables.provenance)))
     for name, rows in plot_rows(results, runs).items():
         write_text(PLOTS / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
     write_text(compare_file("html"), build_html(results, runs, tables))

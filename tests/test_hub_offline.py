@@ -52,9 +52,22 @@ def test_every_stage_ran_its_hub_code_offline(hub_run):
     assert "glm4-9b tuned" in (root / "metrics" / "compare.md").read_text()
 
 
+def _template(folder) -> str | None:
+    """The chat template a tokenizer folder holds (its own file, or tokenizer_config.json's)."""
+    jinja = folder / "chat_template.jinja"
+    if jinja.exists():
+        return jinja.read_text(encoding="utf-8")
+    return json.loads((folder / "tokenizer_config.json").read_text()).get("chat_template")
+
+
 def test_the_glm_checkpoint_s_missing_template_is_replaced_and_qwen_s_kept(hub_run):
-    glm = json.loads((hub_run / "models/glm4-9b/adapter/tokenizer_config.json").read_text())
-    assert glm.get("chat_template") or (hub_run / "models/glm4-9b/adapter/chat_template.jinja").exists()
+    from toolcall.families import get_family
+
+    models = hub_run / "models"
+    assert _template(models / "glm4-9b/base") is None  # GLM-4-9B's base ships none
+    assert _template(models / "glm4-9b/adapter") == get_family("glm4").chat_template
+    shipped = _template(models / "qwen2_5-7b/base")  # Qwen2.5's renders the training format
+    assert shipped and _template(models / "qwen2_5-7b/adapter") == shipped
 
 
 def test_an_adapter_export_names_its_hub_base_and_commit(hub_run):
