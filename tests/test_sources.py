@@ -83,6 +83,17 @@ def test_hub_failures_say_what_to_do(monkeypatch, error, message):
         resolve("hub", "THUDM/glm-4-9b-hf", "main")
 
 
+def test_a_gated_pinned_commit_says_to_accept_the_licence(monkeypatch, tmp_path):
+    """A commit revision skips resolve's question, so the download itself names the cause."""
+    def gated(*args, **kwargs):
+        raise GatedRepoError("gated", response=SimpleNamespace(headers={}, status_code=403,
+                                                               request=None, url=""))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
+    with pytest.raises(PipelineError, match="gated: accept its licence"):
+        materialize(resolve("hub", "THUDM/glm-4-9b-hf", COMMIT), tmp_path / "base")
+
+
 def test_a_local_folder_is_hashed_by_content_and_only_changed_files_are_read(tmp_path, monkeypatch):
     """The tutorial's `huggingface-cli download --local-dir` folder: an edit that keeps the
     size changes the hash; an unchanged folder is not read again."""

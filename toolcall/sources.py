@@ -50,18 +50,27 @@ def resolve_source(source: str, hub_revision: str) -> dict:
         _check_local(path)
         return {"kind": "local", "path": str(path), "bytes": path.stat().st_size,
                 "sha256": file_sha256(path)}
-    if COMMIT.fullmatch(hub_revision):  # already pinned: nothing to ask the hub
-        return {"kind": "hub", "id": source, "revision": hub_revision, "commit": hub_revision}
+    commit = hub_commit(source, hub_revision, "dataset",
+                        "pin dataset.hub_revision to a commit to run offline from the hub cache, "
+                        "or set dataset.source to a local file")
+    return {"kind": "hub", "id": source, "revision": hub_revision, "commit": commit}
+
+
+def hub_commit(repo_id: str, revision: str, repo_type: str, otherwise: str) -> str:
+    """The commit a hub revision points to now: one question to the hub, none when the
+    revision is a commit already. `otherwise` says what else the user can do."""
+    if COMMIT.fullmatch(revision):
+        return revision
     from huggingface_hub import HfApi  # noqa: PLC0415
 
+    info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
     try:
-        commit = HfApi().dataset_info(source, revision=hub_revision).sha
+        return info(repo_id, revision=revision).sha
     except Exception as e:  # offline, unknown id, gated: say what was tried
         raise PipelineError(
-            f"could not resolve hub data set {source}@{hub_revision} ({type(e).__name__}: {e}); "
-            "check the network and HF_TOKEN, pin dataset.hub_revision to a commit to run "
-            "offline from the hub cache, or set dataset.source to a local file") from None
-    return {"kind": "hub", "id": source, "revision": hub_revision, "commit": commit}
+            f"could not resolve hub {repo_type} {repo_id}@{revision} ({type(e).__name__}: {e}); "
+            f"check the network and HF_TOKEN (gated: accept the licence on the hub), {otherwise}"
+        ) from None
 
 
 def source_name(resolved: dict) -> str:
