@@ -87,13 +87,13 @@ def load_results(params: Params) -> dict[str, dict]:
         for variant in variants_of(params, key):
             path = folder / f"{variant}.json"
             if not path.exists():
-                stage = "score-chat-reference" if variant == "chat" else "score"
+                stage = "evaluate-toolcall-chat-reference" if variant == "chat" else "evaluate-toolcall"
                 raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")
             results[key][variant] = read_json(path)
             results[key][f"{variant}.meta"] = read_json(folder / f"{variant}.meta.json")
             bfcl = result_file(key, variant, "bfcl")
             if not bfcl.exists():
-                stage = "score-bfcl-chat-reference" if variant == "chat" else "score-bfcl"
+                stage = "evaluate-bfcl-chat-reference" if variant == "chat" else "evaluate-bfcl"
                 raise PipelineError(f"{bfcl} is missing: run `dvc repro {stage}@{key}`")
             results[key][f"{variant}.bfcl"] = read_json(bfcl)
         results[key]["train"] = read_json(folder / "train.json")

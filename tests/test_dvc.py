@@ -85,14 +85,14 @@ def test_stage_depends_on_exactly_the_modules_it_imports(name):
 def test_the_check_sees_a_new_import(tmp_path, monkeypatch):
     """The derivation follows imports: a module that starts importing another project module
     makes that module a dependency of every stage that runs it."""
-    assert "toolcall/report.py" not in needed_modules("stages.score")
+    assert "toolcall/report.py" not in needed_modules("stages.evaluate_toolcall")
     real = _imported_files
 
     def with_new_import(path: str) -> set[str]:
         return real(path) | ({"toolcall/report.py"} if path == "toolcall/metrics.py" else set())
 
     monkeypatch.setattr(f"{__name__}._imported_files", with_new_import)
-    assert "toolcall/report.py" in needed_modules("stages.score")
+    assert "toolcall/report.py" in needed_modules("stages.evaluate_toolcall")
 
 
 def _outs(stage: dict) -> set[str]:
@@ -101,6 +101,15 @@ def _outs(stage: dict) -> set[str]:
         for item in stage.get(section, []):
             names.add(next(iter(item)) if isinstance(item, dict) else item)
     return names
+
+
+def test_the_designs_stage_names_are_stages():
+    """The design names five stages; evaluation is generate then evaluate-toolcall (scoring), so
+    `dvc repro evaluate-toolcall@M` evaluates model M as a reader of the design expects."""
+    stages = _stages()
+    for name in ("fetch-weights", "prepare-dataset", "finetune", "evaluate-toolcall", "compare-models"):
+        assert name in stages, name
+    assert "generate" in stages and "evaluate-bfcl" in stages
 
 
 def test_outputs_are_where_layout_says():
@@ -118,7 +127,7 @@ def test_outputs_are_where_layout_says():
     for suffix, variants in (("", ("base", "tuned")), ("-chat-reference", ("chat",))):
         assert _outs(stages[f"generate{suffix}"]) == {
             str(f(key, v)) for v in variants for f in (layout.generation_file, layout.generation_meta)}
-        assert _outs(stages[f"score{suffix}"]) == {
+        assert _outs(stages[f"evaluate-toolcall{suffix}"]) == {
             str(layout.results_dir(key) / f"{v}{ext}") for v in variants
             for ext in (".json", ".meta.json", ".turns.jsonl")}
     assert _outs(stages["prepare-bfcl"]) == {str(layout.BFCL_QUESTIONS), str(layout.BFCL_ANSWERS)}
@@ -126,7 +135,7 @@ def test_outputs_are_where_layout_says():
         files = (layout.generation_file, layout.generation_meta)
         assert _outs(stages[f"generate-bfcl{suffix}"]) == {
             str(f(key, v, "bfcl")) for v in variants for f in files}
-        assert _outs(stages[f"score-bfcl{suffix}"]) == {
+        assert _outs(stages[f"evaluate-bfcl{suffix}"]) == {
             str(layout.result_file(key, v, "bfcl", kind)) for v in variants for kind in ("", "turns")}
     assert {str(layout.compare_file(s)) for s in ("md", "csv", "html", "json")} | {
         str(layout.PLOTS / f"{p}.csv") for p in ("headline", "errors", "loss")} == _outs(

@@ -1,7 +1,7 @@
 """The README's GLM-vs-Qwen workflow: one `dvc exp run` per model under the same key, so
 `dvc params diff` and `dvc metrics diff` line the two models up key by key.
 
-Each experiment runs the tiny DAG up to the model's scores (`score@solo`): the BFCL and
+Each experiment runs the tiny DAG up to the model's scores (`evaluate-toolcall@solo`): the BFCL and
 comparison stages (run in test_pipeline.py) would double this module's time and add nothing
 to what the diffs show."""
 
@@ -25,7 +25,7 @@ def experiments(tmp_path_factory):
     env = dvc_project(root, tiny_params())
     for name, model in EXPERIMENTS.items():
         run(["dvc", "exp", "run", "--temp", "-n", name, "-S", f"++models={{solo: {model}}}",
-             "-S", "++chat_references={}", "score@solo"], root, env)
+             "-S", "++chat_references={}", "evaluate-toolcall@solo"], root, env)
     return root, env
 
 

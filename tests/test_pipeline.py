@@ -115,9 +115,10 @@ def test_a_scoring_change_never_regenerates(project, edited):
         would_run = _would_run(root, env)
     finally:
         path.write_text(original, encoding="utf-8")
-    assert would_run == ALWAYS_RUN | {"score@glm4-9b", "score@qwen2_5-7b",
-                                      "score-chat-reference@glm4-9b", "score-bfcl@glm4-9b",
-                                      "score-bfcl@qwen2_5-7b", "score-bfcl-chat-reference@glm4-9b",
+    assert would_run == ALWAYS_RUN | {"evaluate-toolcall@glm4-9b", "evaluate-toolcall@qwen2_5-7b",
+                                      "evaluate-toolcall-chat-reference@glm4-9b",
+                                      "evaluate-bfcl@glm4-9b", "evaluate-bfcl@qwen2_5-7b",
+                                      "evaluate-bfcl-chat-reference@glm4-9b",
                                       "compare-models"}
 
 
@@ -141,8 +142,8 @@ def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(projec
     finally:
         (root / "params.yaml").write_text(original, "utf-8")
         run(["dvc", "repro", "prepare-dataset"], root, env)
-    assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b", "score@glm4-9b",
-            "generate@qwen2_5-7b", "score@qwen2_5-7b"} <= stale
+    assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b",
+            "evaluate-toolcall@glm4-9b", "generate@qwen2_5-7b", "evaluate-toolcall@qwen2_5-7b"} <= stale
     assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
 
 

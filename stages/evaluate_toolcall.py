@@ -1,5 +1,6 @@
-"""score: parse and score what the generate stage wrote, per variant of one model (with --suite
-bfcl: judge BFCL's questions by BFCL's rules into metrics/models/<model>/bfcl.<variant>.json).
+"""evaluate-toolcall: parse and score what the generate stage wrote, per variant of one model
+(evaluate-bfcl, with --suite bfcl: judge BFCL's questions by BFCL's rules into
+metrics/models/<model>/bfcl.<variant>.json).
 
 Seconds of CPU, so a change to the parser, a metric or the bootstrap reruns only this and
 compare-models, never the generation. For each variant reads generations/<model>/<variant>.*
@@ -83,7 +84,7 @@ def score_bfcl(key: str, variant: str, params: Params) -> dict:
     metrics = summarize(records)
     write_json(result_file(key, variant, "bfcl"), metrics)
     write_jsonl(result_file(key, variant, "bfcl", kind="turns"), records)
-    log.info("score %s %s BFCL: %d questions, %s", key, variant, len(records),
+    log.info("evaluate %s %s BFCL: %d questions, %s", key, variant, len(records),
              ", ".join(f"{k} {_fmt(metrics[k])}" for k in SUMMARY))
     return metrics
 
@@ -107,7 +108,7 @@ def score_variant(key: str, variant: str, params: Params) -> dict:
     write_json(result_file(key, variant), metrics)
     write_jsonl(result_file(key, variant, kind="turns"), records)
     write_json(result_file(key, variant, kind="meta"), scored_meta)
-    log.info("score %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools %s, "
+    log.info("evaluate %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools %s, "
              "tool_score %s, decision_f1 %s, format_valid %s", key, variant, metrics["turns"],
              *(_fmt(metrics[k]) for k in HEADLINE), _fmt(metrics["format_valid_rate"]))
     log_evaluation(key, variant, {**scored_meta, "model_params": vars(params.model(key))},
