@@ -116,7 +116,7 @@ def offline_env(home: Path, root: Path) -> dict:
 # A few steps and turns: enough for every stage to run its real code, and to fill the memory
 # the real run would fill (packed 4,096-token rows, the evaluation's batches).
 REHEARSAL = {"train": {"max_steps": 4, "logging_steps": 1, "eval_steps": 4, "save_steps": 4},
-             "dataset": {"max_rows": 60}, "evaluate": {"max_new_tokens": 32}}
+             "dataset": {"max_rows": 60, "min_test_conversations": 1}, "evaluate": {"max_new_tokens": 32}}
 
 
 def main() -> None:

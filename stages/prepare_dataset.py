@@ -78,6 +78,16 @@ def split_conversations(kept: list[dict], test_fraction: float, seed: int,
     return train, test, stats
 
 
+def check_rejected_share(rows_in: int, rejected: int, limit: float) -> None:
+    """Fail when more of the source was rejected than `limit` allows: a mostly broken file
+    must not train quietly on what is left."""
+    if rows_in and rejected / rows_in > limit:
+        raise PipelineError(
+            f"{rejected} of {rows_in} source rows ({rejected / rows_in:.0%}) were rejected, more "
+            f"than dataset.max_rejected_share ({limit:.0%}): see {REJECTS} for each row's reason; "
+            "fix the source or raise the limit")
+
+
 def main() -> None:
     params = load_params()
     dataset = params.dataset
@@ -85,11 +95,18 @@ def main() -> None:
                for resolved in read_json(SOURCE_MANIFEST)["sources"]]
     kept, rejects, stats = clean_sources(sources, dataset.cleaning)
     write_jsonl(REJECTS, rejects)  # before any check, so the reasons are this run's
+    check_rejected_share(stats["rows_in"], len(rejects), dataset.max_rejected_share)
     if len(kept) < 2:
         raise PipelineError(f"only {len(kept)} usable rows in {dataset.source}: see {REJECTS} "
                             "for why rows were dropped")
     train, test, split_stats = split_conversations(kept, dataset.test_fraction, params.seed,
                                                    dataset.near_duplicate_similarity)
+    if len(test) < dataset.min_test_conversations:
+        raise PipelineError(
+            f"the test split holds {len(test)} conversations, fewer than "
+            f"dataset.min_test_conversations ({dataset.min_test_conversations}): too few for its "
+            "95% intervals; use more rows (dataset.source, dataset.max_rows) or a larger "
+            "dataset.test_fraction")
     write_jsonl(TRAIN_SPLIT, train)
     write_jsonl(TEST_SPLIT, test)
     stats.update(split_stats, train_conversations=len(train), test_conversations=len(test))

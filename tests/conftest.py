@@ -108,7 +108,7 @@ TINY = {
     "standin_train": {"max_steps": 3, "per_device_train_batch_size": 2, "logging_steps": 1,
                       "eval_steps": 2, "save_steps": 2},
     "evaluate": {"max_new_tokens": 8, "batch_size": 8, "bootstrap_samples": 20},
-    "dataset": {"max_rows": 60, "test_fraction": 0.15},
+    "dataset": {"max_rows": 60, "test_fraction": 0.15, "min_test_conversations": 1},
     "bfcl": {"max_per_category": 1},
 }
 

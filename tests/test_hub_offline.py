@@ -21,7 +21,7 @@ def hub_run(tmp_path_factory):
     standin = tiny_params()["standin"]
     shape = {k: standin[k] for k in SHAPE_KEYS if k != "max_position_embeddings"}
     build_hub_cache(home, {**shape, "max_position_embeddings": 4096}, "cpu")
-    hub_project(root, {"dataset": {"max_rows": 40}, "lora": {"r": 4},
+    hub_project(root, {"dataset": {"max_rows": 40, "min_test_conversations": 1}, "lora": {"r": 4},
                        "train": {"max_steps": 2, "logging_steps": 1, "eval_steps": 2, "save_steps": 2},
                        "evaluate": TINY["evaluate"]})
     env = offline_env(home, root)

@@ -47,7 +47,7 @@ def project(checkpoint, tmp_path_factory):
     params["weights"] = "hub"
     params["models"] = {KEY: {"family": "smollm2", "hub_id": FAMILY.base.hub_id,
                               "revision": "main", "weights_from": GGUF}}
-    params["dataset"].update(source="registry:glaive_toolcall_en_demo", max_rows=16)
+    params["dataset"].update(source="registry:glaive_toolcall_en_demo", max_rows=16, min_test_conversations=1)
     params["train"].update(max_steps=1, max_length=1024, logging_steps=1, eval_steps=100,
                            save_steps=100)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")

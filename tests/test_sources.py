@@ -2,6 +2,7 @@
 local fixtures with the hub calls replaced; and what the user sees when loading fails."""
 
 import json
+import random
 from types import SimpleNamespace
 
 import huggingface_hub
@@ -247,3 +248,63 @@ def test_too_few_rows_fail_after_writing_this_runs_rejects(tmp_path, monkeypatch
     rejects = [json.loads(line) for line in
                (tmp_path / "data" / "prepared" / "rejects.jsonl").read_text().splitlines()]
     assert [r["reason"] for r in rejects] == ["unknown_role"]
+
+
+def test_unreadable_local_files_get_one_line_each(tmp_path):
+    """A non-UTF-8 byte, a truncated archive, an empty file or list: the file and what is
+    wrong, never a traceback from the decoder."""
+    import gzip
+
+    row = json.dumps([{"conversations": [{"from": "human", "value": "你好"}]}], ensure_ascii=False)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(row.encode("utf-8").replace("你".encode(), b"\xe9"))
+    offset = row.encode("utf-8").index("你".encode())
+    with pytest.raises(PipelineError, match=f"latin.json is not UTF-8 text: byte 0xe9 at byte offset "
+                                            f"{offset} "
+                                            "cannot be decoded; save the file as UTF-8"):
+        _load(str(latin))
+    whole = gzip.compress(row.encode("utf-8") * 50)
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(PipelineError, match="cut.json.gz is a truncated or corrupt gzip archive"):
+        _load(str(cut))
+    for name, text in (("empty.json", ""), ("blank.jsonl", "\n\n"), ("list.json", "[]")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(PipelineError, match=f"{name} (is empty|holds no rows)"):
+            _load(str(tmp_path / name))
+
+
+def _prepare(tmp_path, monkeypatch, rows: list[dict], **dataset) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "rows.json"
+    source.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["dataset"].update(source=str(source), **dataset)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    resolve_dataset.main()
+    prepare_dataset.main()
+
+
+def _talk(i: int) -> dict:
+    """A conversation of its own: random CJK text, so no two are near-copies kept together."""
+    rng = random.Random(i)
+    request = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(30))
+    return {"conversations": [{"from": "human", "value": request}, {"from": "gpt", "value": f"回答{i}"}]}
+
+
+def test_a_mostly_rejected_source_fails_and_names_the_rejects(tmp_path, monkeypatch):
+    """90 bad rows of 100: refused above dataset.max_rejected_share, every reason written."""
+    bad = [{"conversations": [{"from": "users", "value": "a"}]}] * 90
+    with pytest.raises(PipelineError, match=r"90 of 100 source rows \(90%\) were rejected.*"
+                                            r"max_rejected_share \(20%\).*rejects.jsonl"):
+        _prepare(tmp_path, monkeypatch, [_talk(i) for i in range(10)] + bad)
+    assert len((tmp_path / "data/prepared/rejects.jsonl").read_text().splitlines()) == 90
+
+
+def test_a_test_split_too_small_for_its_intervals_is_refused(tmp_path, monkeypatch):
+    rows = [_talk(i) for i in range(100)]
+    with pytest.raises(PipelineError, match=r"test split holds 10 conversations, fewer than "
+                                            r"dataset.min_test_conversations \(20\)"):
+        _prepare(tmp_path, monkeypatch, rows)
+    _prepare(tmp_path, monkeypatch, rows, min_test_conversations=10)
+    assert len((tmp_path / "data/prepared/test.jsonl").read_text().splitlines()) == 10

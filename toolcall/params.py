@@ -39,6 +39,8 @@ class DatasetParams:
     over_length: str  # rows over a model's max_length: "drop" or "split" at user turns
     max_over_length_share: float  # fail when more rows than this exceed a model's max_length
     near_duplicate_similarity: float  # no-call conversations opening this similarly share a split
+    max_rejected_share: float  # fail when more source rows than this are rejected
+    min_test_conversations: int  # fail when the test split holds fewer
     max_rows: int | None = None
 
     @property
@@ -56,6 +58,10 @@ class DatasetParams:
                self.max_over_length_share, "a share between 0 and 1")
         _check(0 < self.near_duplicate_similarity <= 1, f"{key}.near_duplicate_similarity",
                self.near_duplicate_similarity, "a similarity in (0, 1]; 1 links identical openings only")
+        _check(0 <= self.max_rejected_share <= 1, f"{key}.max_rejected_share",
+               self.max_rejected_share, "a share between 0 and 1")
+        _check(self.min_test_conversations >= 1, f"{key}.min_test_conversations",
+               self.min_test_conversations, "a positive integer")
         _check(self.max_rows is None or self.max_rows > 0, f"{key}.max_rows", self.max_rows,
                "a positive integer or null")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from pathlib import Path
 
 from toolcall.io import PipelineError, file_sha256
@@ -86,9 +87,10 @@ def source_name(resolved: dict) -> str:
 def read_local_rows(path: Path) -> list[dict]:
     """glaive rows from a .json (one list) or .jsonl (one row a line) file, either gzipped."""
     _check_local(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        text = f.read()
+    text = _read_text(path)
+    if not text.strip():
+        raise PipelineError(f"{path} is empty: it holds no rows; point dataset.source at a "
+                            "glaive-format file")
     lines = path.name.removesuffix(".gz").endswith(".jsonl")
     # Parse JSONL line by line so an error names the file's own line number.
     documents = enumerate(text.splitlines(), 1) if lines else [(0, text)]
@@ -110,7 +112,28 @@ def read_local_rows(path: Path) -> list[dict]:
             rows = parsed
         else:
             raise PipelineError(f"{path} must hold a JSON list of glaive rows")
+    if not rows:
+        raise PipelineError(f"{path} holds no rows (an empty list)")
     return rows
+
+
+def _read_text(path: Path) -> str:
+    """The file's text (gunzipped for .gz), with one line for what makes it unreadable."""
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        else:
+            data = path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise PipelineError(f"{path} is a truncated or corrupt gzip archive ({e}); download or "
+                            "compress it again") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        where = "uncompressed " if path.name.endswith(".gz") else ""
+        raise PipelineError(f"{path} is not UTF-8 text: byte 0x{data[e.start]:02x} at {where}byte "
+                            f"offset {e.start} cannot be decoded; save the file as UTF-8") from None
 
 
 def load_rows(resolved: dict, hub_split: str) -> list[dict]:
