@@ -90,3 +90,36 @@ def test_vllm_backend_needs_a_single_process():
                                  d["distributed"].update(num_processes=2)))
     assert "evaluate.backend = 'vllm'" in message
     assert "backend" in _broken(lambda d: d["evaluate"].update(backend="tgi"))
+
+
+def test_a_float_written_the_way_yaml_reads_as_a_string_says_how_to_write_it():
+    message = _broken(lambda d: d["train"].update(learning_rate="1e-4"))
+    assert "train.learning_rate = '1e-4'" in message and "write" in message and "1.0e-4" in message
+    assert yaml.safe_load("learning_rate: 1e-4")["learning_rate"] == "1e-4"  # why (PyYAML, YAML 1.1)
+    assert yaml.safe_load("learning_rate: 1.0e-4")["learning_rate"] == 1.0e-4  # what the message says
+
+
+@pytest.mark.parametrize("key, value", [("learning_rate", float("inf")), ("weight_decay", float("nan")),
+                                        ("num_train_epochs", 0), ("num_train_epochs", -1.0)])
+def test_impossible_training_values(key, value):
+    assert f"train.{key} = " in _broken(lambda d: d["train"].update({key: value}))
+
+
+def test_a_dotted_model_key_is_refused_with_the_reason():
+    message = _broken(lambda d: d["models"].update({"qwen2.5-7b": d["models"].pop("qwen2_5-7b")}))
+    assert "'qwen2.5-7b'" in message and "DVC splits params paths" in message
+
+
+def test_scheduler_names_are_checked_before_any_stage_runs():
+    """Every name allowed is one transformers builds from the step counts alone; a typo is
+    refused by the params check, not by the trainer after DVC deleted the adapter."""
+    import torch
+    from transformers import get_scheduler
+
+    from toolcall.params import LR_SCHEDULERS
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    for name in LR_SCHEDULERS:
+        get_scheduler(name, optimizer, num_warmup_steps=1, num_training_steps=10)
+    assert "train.lr_scheduler_type = 'bogus'" in _broken(
+        lambda d: d["train"].update(lr_scheduler_type="bogus"))

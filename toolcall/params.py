@@ -7,6 +7,7 @@ key, the value and what is allowed; stages turn it into one line and exit code 2
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -125,6 +126,10 @@ class LoraParams:
 # the flash-attn package's varlen kernels; torch_varlen: PyTorch's own flash varlen kernel
 # (toolcall/attention.py).
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "flash_attention_2", "torch_varlen")
+# transformers' schedulers that need no arguments beyond the step counts (tests/test_params.py
+# builds each with transformers.get_scheduler); checked here, before DVC deletes an adapter.
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+                 "constant_with_warmup", "inverse_sqrt")
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,9 @@ class TrainParams:
                f"{key}.attn_implementation", self.attn_implementation,
                "sdpa or flash_attention_2 without packing (torch_varlen takes packed rows only)")
         _check(self.learning_rate > 0, f"{key}.learning_rate", self.learning_rate, "> 0")
+        _check(self.lr_scheduler_type in LR_SCHEDULERS, f"{key}.lr_scheduler_type",
+               self.lr_scheduler_type, f"one of {LR_SCHEDULERS}")
+        _check(self.num_train_epochs > 0, f"{key}.num_train_epochs", self.num_train_epochs, "> 0")
         _check(self.max_steps == -1 or self.max_steps > 0, f"{key}.max_steps", self.max_steps,
                "-1 (use num_train_epochs) or a positive integer")
         for name in ("per_device_train_batch_size", "gradient_accumulation_steps",
@@ -266,6 +274,8 @@ class Params:
                "evaluate.backend", self.evaluate.backend,
                "'transformers' with distributed.num_processes > 1 (vLLM spreads over GPUs itself)")
         for key, model in self.models.items():
+            _check("." not in key, "models", key, "model keys without '.': DVC splits params paths "
+                   "on '.', so it could not track models.<key> (write qwen2_5-7b, not qwen2.5-7b)")
             model.validate(f"models.{key}")
             for weights in ("hub", "standin"):
                 self.train_for(key, weights)
@@ -310,8 +320,8 @@ def _matches(value: object, annotation: object) -> bool:
         return any(_matches(value, a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return value is None
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is float:  # .inf and .nan are floats, but never a usable setting
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if origin is list:
@@ -355,8 +365,22 @@ def _build(cls, data: object, key: str):
             values[name] = float(value) if hint is float else value
         else:
             raise ParamsError(f"params.yaml: {sub} = {value!r} has the wrong type: expected "
-                              f"{getattr(hint, '__name__', hint)}")
+                              f"{getattr(hint, '__name__', hint)}{_type_hint(value)}")
     return cls(**values)
+
+
+def _type_hint(value: object) -> str:
+    """Why a value that looks right was read as something else."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return (f" (YAML reads {value} as a string: write the mantissa with a dot and the "
+                "exponent with a sign, e.g. 1.0e-4)")
+    if isinstance(value, float) and not math.isfinite(value):
+        return " (a finite number)"
+    return ""
 
 
 def parse_params(data: object) -> Params:
