@@ -27,9 +27,9 @@ def main() -> None:
     parser.add_argument("--tools", help="JSON list of tools (OpenAI schemas or glaive's form)")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     args = parser.parse_args()
+    tools = load_tools(args.tools) if args.tools else []  # a bad file fails before minutes of loading
     tool_model = load_tool_model(args.model, base=args.base, adapter=args.adapter,
                                  family=args.family)
-    tools = load_tools(args.tools) if args.tools else []
     names = ", ".join(t["function"]["name"] for t in tools) or "none"
     print(f"{tool_model.family.name} model ready; tools: {names}. /reset clears, /exit quits.")
 

@@ -15,7 +15,7 @@ from stages.finetune import finetune
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
 from toolcall.families import FAMILIES
 from toolcall.families.glm4 import render_call as render_glm4_call
-from toolcall.io import PipelineError, read_jsonl
+from toolcall.io import PipelineError, read_jsonl, run_stage
 from toolcall.layout import export_dir
 from toolcall.params import load_params
 from toolcall.turns import build_samples
@@ -43,6 +43,40 @@ def test_tools_file_in_openai_or_glaive_form(tmp_path):
     (tmp_path / "bad.json").write_text('{"name": "x"}', encoding="utf-8")
     with pytest.raises(PipelineError, match="bad.json"):
         load_tools(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'[{"description": "no name"}]', "tool_without_name"),
+    (b"[not json", "not JSON"),
+    (b"\xff\xfe[]", "not UTF-8 text"),
+    (b"[]", "holds no tools"),
+    (b"", "holds no tools"),
+])
+def test_a_bad_tools_file_fails_in_one_line_before_the_model_loads(tmp_path, monkeypatch, capsys,
+                                                                   content, message):
+    import stages.chat
+    import toolcall.chat
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the tools were checked")
+
+    monkeypatch.setattr(toolcall.chat, "load_causal_lm", never)
+    (tmp_path / "tools.json").write_bytes(content)
+    monkeypatch.setattr("sys.argv", ["chat", "--base", str(tmp_path), "--family", "glm4",
+                                     "--tools", str(tmp_path / "tools.json")])
+    with pytest.raises(SystemExit) as exit_code:
+        run_stage(stages.chat.main)
+    assert exit_code.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: tools file") and message in error and "\n" not in error
+
+
+def test_an_unknown_family_fails_before_the_model_loads(tmp_path, monkeypatch):
+    import toolcall.chat
+
+    monkeypatch.setattr(toolcall.chat, "load_causal_lm", lambda *a, **k: pytest.fail("loaded"))
+    with pytest.raises(PipelineError, match="--family: unknown model family 'llama'"):
+        load_tool_model(base=tmp_path, family="llama")
 
 
 def typing(lines: list[str], seen: list[str]):

@@ -50,6 +50,10 @@ def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
         base, adapter = weights_dir(key), adapter_dir(key)
     if base is None or family is None:
         raise PipelineError("load_tool_model: give a model key, or base= and family=")
+    try:
+        tool_family = get_family(family)  # before the weights: a typo costs no loading time
+    except ValueError as e:
+        raise PipelineError(f"--family: {e}") from None
     for path in (base, adapter):
         if path is not None and not Path(path).exists():
             raise PipelineError(f"{path} does not exist: run `dvc repro` first (or pass the "
@@ -57,18 +61,23 @@ def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
     model = load_causal_lm(base, adapter, "cuda" if torch.cuda.is_available() else None)
     # The tokenizer (with the chat template) saved next to the adapter is the training one.
     tokenizer = AutoTokenizer.from_pretrained(adapter or base)
-    return ToolModel(model, tokenizer, get_family(family))
+    return ToolModel(model, tokenizer, tool_family)
 
 
 def load_tools(path: str | Path) -> list[dict]:
     """A JSON list of tools, in OpenAI form or glaive's bare form, as OpenAI-form tools."""
+    expected = 'expected a JSON list of {"name", "description", "parameters"} objects'
     try:
         tools, _ = parse_tools(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PipelineError(f"tools file {path} not found") from None
+    except UnicodeDecodeError as e:
+        raise PipelineError(f"tools file {path} is not UTF-8 text (byte offset {e.start}); "
+                            "save it as UTF-8") from None
     except RowRejected as e:
-        raise PipelineError(f"tools file {path}: {e}; expected a JSON list of "
-                            '{"name", "description", "parameters"} objects') from None
+        raise PipelineError(f"tools file {path}: {e}; {expected}") from None
+    if not tools:
+        raise PipelineError(f"tools file {path} holds no tools; {expected}, or leave out --tools")
     return tools
 
 
