@@ -90,12 +90,14 @@ def finished_turns(progress: list[Path], run_fingerprint: str) -> dict[tuple[str
     return done
 
 
-def generate_share(generate: Generate, samples: list[dict], prompt_tokens: list[int],
-                   kept: list[int], desc: str, progress: list[Path], own: Path,
-                   run_fingerprint: str, rank: int = 0, world_size: int = 1,
+def generate_share(load_generate: Callable[[], Generate], samples: list[dict],
+                   prompt_tokens: list[int], kept: list[int], desc: str, progress: list[Path],
+                   own: Path, run_fingerprint: str, rank: int = 0, world_size: int = 1,
                    barrier: Callable[[], None] = lambda: None) -> None:
     """Generate this process's share of the kept turns that no progress file holds yet,
-    appending each to `own` as it comes."""
+    appending each to `own` as it comes. The model is loaded (`load_generate`) only when
+    there is something left to generate: a variant finished before an interruption costs
+    nothing on the rerun."""
     done = finished_turns(progress, run_fingerprint)
     barrier()  # every process has read the same finished turns before any writes more
     todo = [i for i in kept if turn_key(samples[i]) not in done]
@@ -103,6 +105,9 @@ def generate_share(generate: Generate, samples: list[dict], prompt_tokens: list[
     if done:
         log.info("%s: %d turns already done by an interrupted run, %d to go here", desc,
                  len(done), len(todo))
+    if not todo:
+        return
+    generate = load_generate()
     with open_progress(own, run_fingerprint) as saved:
         for j, output in generate([samples[i]["prompt"] for i in todo]):
             sample = samples[todo[j]]
@@ -187,22 +192,22 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
         tokenizer = load_tokenizer(base_dir, adapter)
         stop_ids = tokenizer.convert_tokens_to_ids(family.stop_tokens)
         desc = f"{key} {run_name(variant, suite)}"
-        if engine is not None:
-            generate = partial(generate_vllm, engine, tokenizer, stop_ids=stop_ids,
+
+        def load_generate(base_dir=base_dir, adapter=adapter, tokenizer=tokenizer,
+                          stop_ids=stop_ids, desc=desc) -> Generate:
+            if engine is not None:
+                return partial(generate_vllm, engine, tokenizer, stop_ids=stop_ids,
                                max_new_tokens=settings.max_new_tokens, adapter=adapter)
-        else:
             model = load_causal_lm(base_dir, adapter, local_device_map(), merge=settings.merge_adapter)
-            generate = partial(generate_greedy, model, tokenizer, stop_ids=stop_ids,
-                               max_new_tokens=settings.max_new_tokens,
-                               batch_size=settings.batch_size, desc=desc,
-                               static_cache=settings.static_cache)
-            del model  # `generate` holds the only reference, dropped below
+            return partial(generate_greedy, model, tokenizer, stop_ids=stop_ids,
+                           max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
+                           desc=desc, static_cache=settings.static_cache)
+
         prompt_tokens, kept = prompts_within_limit(tokenizer, samples, settings)
-        generate_share(generate, samples, prompt_tokens, kept, desc, progress_files(key, variant, suite),
-                       progress_file(key, variant, rank, suite), run_fingerprint, rank, world_size,
-                       barrier)
-        del generate
-        free_memory()
+        generate_share(load_generate, samples, prompt_tokens, kept, desc,
+                       progress_files(key, variant, suite), progress_file(key, variant, rank, suite),
+                       run_fingerprint, rank, world_size, barrier)
+        free_memory()  # the model lived only inside generate_share
         barrier()
         if rank == 0:
             decoding = decoding_record(greedy_config(settings.max_new_tokens, stop_ids,
@@ -225,14 +230,18 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
                                          run_fingerprint)
             write_jsonl(generation_file(key, variant, suite), records)
             write_json(generation_meta(key, variant, suite), meta)
-            for path in progress_files(key, variant, suite):
-                path.unlink()
             log.info("generate %s: %d turns (%d hit the %d-token limit, %d prompts too long) "
                      "with %s", desc, len(records), sum(r["hit_token_limit"] for r in records),
                      settings.max_new_tokens, len(excluded),
                      json.dumps({k: v for k, v in dataclasses.asdict(settings).items()
                                  if k in ("backend", "batch_size", "static_cache", "merge_adapter")}))
         barrier()
+    # Only now that every variant is written: DVC deletes a stage's outputs before a rerun, so
+    # the progress files are what keeps a finished variant when a later one was interrupted.
+    if rank == 0:
+        for variant in variants:
+            for path in progress_files(key, variant, suite):
+                path.unlink()
 
 
 if __name__ == "__main__":

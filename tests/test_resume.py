@@ -110,3 +110,35 @@ def test_interrupted_generation_generates_only_the_missing_turns(project, monkey
     total = calls[0]
     assert calls == [total, total - 8]  # the rerun generated only what was missing
     assert generation_file(KEY, "base").read_text() == expected
+
+
+def test_a_variant_finished_before_the_interruption_is_not_generated_again(project, monkeypatch):
+    """Killed during the tuned variant, and the stage's outputs deleted as DVC does before a
+    rerun: the rerun loads and generates only the tuned variant, and writes what an
+    uninterrupted run writes."""
+    from stages import generate  # noqa: PLC0415
+
+    finetune.finetune(KEY, load_params())
+    run_stage(["stages.generate", "--model", KEY], project)
+    expected = {v: generation_file(KEY, v).read_text() for v in ("base", "tuned")}
+    loaded = []
+    real_load = generate.load_causal_lm
+
+    def load(base, adapter, *args, **kwargs):
+        loaded.append("tuned" if adapter else "base")
+        if loaded == ["base", "tuned"]:
+            raise KeyboardInterrupt("killed while loading the tuned variant")
+        return real_load(base, adapter, *args, **kwargs)
+
+    monkeypatch.setattr(generate, "load_causal_lm", load)
+    monkeypatch.setattr("sys.argv", ["generate", "--model", KEY])
+    for variant in expected:
+        generation_file(KEY, variant).unlink()
+    with pytest.raises(KeyboardInterrupt):
+        generate.main()
+    for variant in expected:  # DVC removes the outputs of a stage it reruns
+        generation_file(KEY, variant).unlink(missing_ok=True)
+    generate.main()
+    assert loaded == ["base", "tuned", "tuned"]
+    assert {v: generation_file(KEY, v).read_text() for v in expected} == expected
+    assert not list((project / "models" / KEY / "progress").glob("*.jsonl"))  # kept until done
