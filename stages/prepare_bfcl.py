@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import random
 
-from toolcall.bfcl import CATEGORIES, NO_ANSWER, data_file, question_conversation, read_lines
+from toolcall.bfcl import NO_ANSWER, check_categories, data_file, question_conversation, read_lines
 from toolcall.io import log, run_stage, write_jsonl
 from toolcall.layout import BFCL_ANSWERS, BFCL_QUESTIONS
-from toolcall.params import ParamsError, load_params
+from toolcall.params import load_params
 from toolcall.registry import BFCL_EVAL, fetch
 
 
@@ -28,9 +28,7 @@ def sample(entries: list[dict], size: int | None, seed: int) -> list[dict]:
 
 def main() -> None:
     params = load_params()
-    unknown = sorted(set(params.bfcl.categories) - set(CATEGORIES))
-    if unknown:
-        raise ParamsError(f"params.yaml: bfcl.categories has {unknown}: expected some of {CATEGORIES}")
+    check_categories(params.bfcl.categories)
     root = fetch(BFCL_EVAL)
     questions, answers = [], []
     for category in params.bfcl.categories:

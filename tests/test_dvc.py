@@ -112,6 +112,22 @@ def test_the_designs_stage_names_are_stages():
     assert "generate" in stages and "evaluate-bfcl" in stages
 
 
+def test_every_stage_follows_the_params_check():
+    """check-params is the only stage that reads no other stage's output, so DVC runs it before
+    any other (and deletes no other output when params.yaml is wrong)."""
+    stages = _stages()
+    outs = {name: _outs(stage) for name, stage in stages.items()}
+
+    def follows_a_stage(name: str) -> bool:
+        return any(dep == out or out.startswith(dep.rstrip("/") + "/")
+                   for dep in stages[name].get("deps", []) for other, made in outs.items()
+                   if other != name for out in made)
+
+    assert [name for name in stages if not follows_a_stage(name)] == ["check-params"]
+    assert stages["check-params"]["params"] == [{"params.yaml": None}]  # every value
+    assert _outs(stages["check-params"]) == {str(layout.PARAMS_CHECK)}
+
+
 def test_outputs_are_where_layout_says():
     stages = _stages()
     key = "${key}"

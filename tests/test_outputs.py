@@ -1,6 +1,6 @@
-"""Outputs are replaced, never written in place: with DVC's hardlink cache an output file is
-a second name of a cache object, and a stage run by hand (outside `dvc repro`, which deletes
-outputs first) must not change the cache through it."""
+"""Outputs are replaced, never written in place: where an output file is a second name of a
+cache object (a user's cache.type of hardlink; the project's .dvc/config copies), a stage run
+by hand (outside `dvc repro`, which deletes outputs first) must not change the cache through it."""
 
 import hashlib
 import os

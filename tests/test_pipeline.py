@@ -6,9 +6,11 @@ change to scoring never regenerates, and editing a data file anywhere reruns pre
 what follows. The README's experiment workflow is test_experiments.py.
 """
 
+import hashlib
 import json
 import re
 import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -159,3 +161,55 @@ def test_one_model_setting_invalidates_only_that_model(project):
         (root / "params.yaml").write_text(original, "utf-8")
     # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached
     assert stale == {"finetune@glm4-9b", "compare-models"}
+
+
+@pytest.mark.parametrize("section, key, typo", [("models", "family", "llama9"),
+                                                ("train", "lr_scheduler_type", "bogus")])
+def test_a_params_typo_deletes_nothing_and_its_revert_rebuilds_nothing(project, section, key, typo):
+    """check-params stops `dvc repro` before DVC deletes any output: the base weights and the
+    adapter are still there, and after the revert only the check itself runs again."""
+    root, env, params = project
+    broken = json.loads(json.dumps(params))
+    target = broken["models"]["glm4-9b"] if section == "models" else broken["train"]
+    target[key] = typo
+    kept = [root / "models/glm4-9b/base/model.safetensors", root / "models/glm4-9b/base.manifest.json",
+            root / "models/glm4-9b/adapter/adapter_model.safetensors"]
+    before = {path: path.read_bytes() for path in kept}
+    original = (root / "params.yaml").read_text("utf-8")
+    (root / "params.yaml").write_text(yaml.safe_dump(broken, allow_unicode=True), "utf-8")
+    try:
+        failed = subprocess.run(["dvc", "repro"], cwd=root, env=env, capture_output=True, text=True)
+    finally:
+        (root / "params.yaml").write_text(original, "utf-8")
+    assert failed.returncode != 0
+    assert f"{key} = '{typo}'" in failed.stdout + failed.stderr
+    assert re.findall(r"Running stage '([^']+)'", failed.stdout) == ["check-params"]
+    assert {path: path.read_bytes() for path in kept} == before
+    assert _would_run(root, env) == ALWAYS_RUN | {"check-params"}
+    run(["dvc", "repro"], root, env)
+    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
+
+
+def test_a_damaged_output_never_damages_the_cache_and_is_restored_whole(project):
+    """Truncating a finished adapter in place and overwriting a generation file: DVC's cache
+    still holds the original bytes, `dvc status` names both stages, and `dvc repro` gives back
+    the same, loadable files."""
+    from safetensors.torch import load_file
+
+    root, env, _ = project
+    adapter = root / "models/glm4-9b/adapter/adapter_model.safetensors"
+    generations = root / generation_file("qwen2_5-7b", "tuned")
+    before = {path: path.read_bytes() for path in (adapter, generations)}
+    with adapter.open("r+b") as f:  # in place, as `truncate -s` does
+        f.truncate(1000)
+    with generations.open("w", encoding="utf-8") as f:
+        f.write("damaged\n")
+    for original in before.values():  # the cache object of each original file, by its md5
+        md5 = hashlib.md5(original).hexdigest()
+        assert (root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes() == original
+    stale = set(json.loads(run(["dvc", "status", "--json"], root, env)))
+    assert {"finetune@glm4-9b", "generate@qwen2_5-7b"} <= stale
+    run(["dvc", "repro"], root, env)
+    assert {path: path.read_bytes() for path in before} == before
+    assert load_file(adapter)
+    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()

@@ -28,6 +28,8 @@ import copy
 import json
 from pathlib import Path
 
+from toolcall.params import ParamsError
+
 CATEGORIES = ["simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance",
               "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple",
               "live_irrelevance", "live_relevance"]
@@ -35,6 +37,14 @@ NON_LIVE_AST = ["simple_python", "multiple", "parallel", "parallel_multiple"]
 LIVE_AST = ["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"]
 NO_ANSWER = {"irrelevance", "live_irrelevance", "live_relevance"}  # judged by call / no call
 PYTHON_HINT = " Note that the provided function is in Python 3 syntax."
+
+
+def check_categories(categories: list[str]) -> None:
+    """bfcl.categories names only categories this module knows."""
+    unknown = sorted(set(categories) - set(CATEGORIES))
+    if unknown:
+        raise ParamsError(f"params.yaml: bfcl.categories has {unknown}: expected some of {CATEGORIES}")
+
 
 # BFCL's type names -> JSON Schema (bfcl_eval/constants/type_mappings.py, GORILLA_TO_OPENAPI)
 TO_JSON_SCHEMA = {"integer": "integer", "number": "number", "float": "number", "string": "string",

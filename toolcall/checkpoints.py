@@ -101,7 +101,9 @@ def download_from_hub(hub_id: str, commit: str, out_dir: Path) -> None:
 
 def link_tree(source: Path, out_dir: Path) -> None:
     """Every file of `source` at the same place under `out_dir`, hard-linked where the file
-    system allows (no second copy of the weights), copied otherwise."""
+    system allows (no second copy of the weights), copied otherwise. Each is made read-only:
+    a hard link shares its bytes with the hub cache, which an edit through models/ must not
+    reach (DVC keeps the weights out of its own cache: dvc.yaml)."""
     shutil.rmtree(out_dir, ignore_errors=True)
     for path in source.rglob("*"):
         if path.is_dir():
@@ -112,6 +114,7 @@ def link_tree(source: Path, out_dir: Path) -> None:
             os.link(path.resolve(), target)
         except OSError:  # another file system
             shutil.copy2(path.resolve(), target)
+        target.chmod(0o444)
 
 
 def convert_gguf(gguf: Path, out_dir: Path) -> None:

@@ -36,10 +36,9 @@ def fingerprint(settings: object, files: list[Path]) -> str:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    """Write a whole output file by replacing it, never in place: with DVC's hardlink cache
-    an output file is a second name of the cache object, and writing into it (a stage run
-    by hand, outside `dvc repro`, which would have deleted it first) would corrupt the cache.
-    Also leaves no half-written file behind when killed."""
+    """Write a whole output file by replacing it, never in place: a killed stage leaves no
+    half-written file, and where an output shares its bytes with another name (a cache.type of
+    hardlink, should a user choose one) writing replaces this name only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# check-params writes it; the stages that read no other stage's output depend on it, so every
+# stage runs after the params check (stages/check_params.py).
+PARAMS_CHECK = Path("data/params.check.json")
 PREPARED = Path("data/prepared")
 SOURCE_MANIFEST = PREPARED / "source.json"  # what dataset.source resolved to
 TRAIN_SPLIT = PREPARED / "train.jsonl"
