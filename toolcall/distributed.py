@@ -1,4 +1,4 @@
-"""Several processes for finetune and evaluate: relaunching under a launcher, and sharding.
+"""Several processes for finetune and generate: relaunching under a launcher, and sharding.
 
 A stage run as `python -m stages.<stage>` checks params.distributed.num_processes; above 1
 it runs itself again under `accelerate launch --config_file <distributed.accelerate_config>

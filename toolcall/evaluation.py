@@ -117,7 +117,7 @@ def generate_token_batches(
     batch_size: int, static_cache: bool = False,
 ) -> Iterator[tuple[int, list[int], bool]]:
     """(prompt index, new tokens before the first stop, stopped) for token-id prompts, one
-    `generate` call per batch: evaluate's generation path, also what the speed benchmark times.
+    `generate` call per batch: the generate stage's path, also what the speed benchmark times.
 
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).

@@ -16,7 +16,7 @@ REJECTS = PREPARED / "rejects.jsonl"
 DATASET_METRICS = Path("metrics/dataset.json")
 BFCL_QUESTIONS = Path("data/bfcl/questions.jsonl")  # BFCL asked as our conversations
 BFCL_ANSWERS = Path("data/bfcl/answers.jsonl")  # its function docs and ground truth
-# Raw generations of every model and variant: what the score stage reads.
+# Raw generations of every model and variant: what the evaluate-* stages read.
 GENERATIONS = Path("generations")
 # Every per-model result lies under this folder, so compare-models can depend on it
 # whatever models and variants params.yaml lists.

@@ -215,7 +215,7 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class DistributedParams:
-    num_processes: int  # > 1: finetune and evaluate run under accelerate launch
+    num_processes: int  # > 1: finetune and generate run under accelerate launch
     accelerate_config: str  # configs/accelerate/{ddp,zero2,zero3,zero3_offload}.yaml
 
     def validate(self, key: str) -> None:
