@@ -92,11 +92,21 @@ def test_vllm_backend_needs_a_single_process():
     assert "backend" in _broken(lambda d: d["evaluate"].update(backend="tgi"))
 
 
-def test_a_float_written_the_way_yaml_reads_as_a_string_says_how_to_write_it():
+def test_params_are_read_as_dvc_reads_them(tmp_path):
+    """`1e-4` is a number to DVC (YAML 1.2): load_params reads it as one too, so the value the
+    stages train with is the value DVC tracks; a quoted number is refused with the reason."""
+    from dvc.utils.serialize import load_yaml  # noqa: PLC0415 (how DVC reads params files)
+
+    from toolcall.params import load_params  # noqa: PLC0415
+
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8").replace(
+        "  learning_rate: 1.0e-4", "  learning_rate: 1e-4", 1)
+    assert "learning_rate: 1e-4" in text
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    assert load_yaml(tmp_path / "params.yaml")["train"]["learning_rate"] == 1e-4
+    assert load_params(tmp_path / "params.yaml").train.learning_rate == 1e-4
     message = _broken(lambda d: d["train"].update(learning_rate="1e-4"))
-    assert "train.learning_rate = '1e-4'" in message and "write" in message and "1.0e-4" in message
-    assert yaml.safe_load("learning_rate: 1e-4")["learning_rate"] == "1e-4"  # why (PyYAML, YAML 1.1)
-    assert yaml.safe_load("learning_rate: 1.0e-4")["learning_rate"] == 1.0e-4  # what the message says
+    assert "train.learning_rate = '1e-4'" in message and "remove the quotes" in message
 
 
 @pytest.mark.parametrize("key, value", [("learning_rate", float("inf")), ("weight_decay", float("nan")),

@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
 
 from toolcall.families import FAMILIES
 from toolcall.glaive import CleaningRules
@@ -376,8 +376,7 @@ def _type_hint(value: object) -> str:
             float(value)
         except ValueError:
             return ""
-        return (f" (YAML reads {value} as a string: write the mantissa with a dot and the "
-                "exponent with a sign, e.g. 1.0e-4)")
+        return " (a quoted number is a string: remove the quotes)"
     if isinstance(value, float) and not math.isfinite(value):
         return " (a finite number)"
     return ""
@@ -390,10 +389,12 @@ def parse_params(data: object) -> Params:
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
+    """params.yaml read as DVC reads it (YAML 1.2, ruamel.yaml): `1e-4` is a number to both,
+    where PyYAML's YAML 1.1 would make it a string that DVC tracks as a number."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ParamsError(f"{path} not found: run from the project root") from None
-    except yaml.YAMLError as e:
+    except YAMLError as e:
         raise ParamsError(f"{path} is not valid YAML: {e}") from None
     return parse_params(data)
