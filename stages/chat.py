@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from toolcall.chat import load_tool_model, load_tools, run_conversation
 from toolcall.io import run_stage
+
+
+def quiet_loading() -> None:
+    """No library chatter before the prompt: PEFT's FutureWarnings and the weights-loading
+    bar are about the libraries, nothing the person chatting can act on."""
+    from transformers.utils import logging as transformers_logging  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def main() -> None:
@@ -28,10 +39,12 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=512)
     args = parser.parse_args()
     tools = load_tools(args.tools) if args.tools else []  # a bad file fails before minutes of loading
+    quiet_loading()
     tool_model = load_tool_model(args.model, base=args.base, adapter=args.adapter,
                                  family=args.family)
     names = ", ".join(t["function"]["name"] for t in tools) or "none"
-    print(f"{tool_model.family.name} model ready; tools: {names}. /reset clears, /exit quits.")
+    print(f"{tool_model.family.name} model ready: {tool_model.weights}; tools: {names}. "
+          "/reset clears, /exit quits.")
 
     def show(text: str) -> None:
         sys.stdout.write(text)

@@ -5,7 +5,11 @@ Reads the model list from params (not from whatever files lie around) and, for e
 model and variant (base, tuned, and the chat reference where params list one), its
 metrics, training curves and per-turn results. Writes:
 - metrics/compare.json (numbers for `dvc metrics show`), metrics/compare.csv,
-  metrics/compare.md: headline metrics with 95% intervals and the tuned-minus-base gain,
+  metrics/compare.md: first the verdict (which model calls tools better, and each tuned model
+  against its base and chat reference: the difference on each headline metric with its 95%
+  interval from a paired bootstrap over the same test conversations, and the words "better",
+  "worse" or "no detectable difference"), then headline metrics with 95% intervals and the
+  tuned-minus-base gain,
   the settings that differ between models (bold), the error types;
 - metrics/plots/{headline,errors,loss}.csv, drawn by the plots in dvc.yaml;
 - metrics/compare.html: the same tables and charts in one self-contained page.
@@ -24,9 +28,18 @@ import pandas as pd
 
 from toolcall.bfcl import CATEGORIES
 from toolcall.bfcl_scoring import LEADERBOARD, SUMMARY
+from toolcall.checkpoints import describe_weights, is_standin
 from toolcall.io import PipelineError, log, read_json, read_jsonl, run_stage, write_json, write_text
 from toolcall.layout import PLOTS, compare_file, result_file, results_dir
-from toolcall.metrics import ERROR_TYPES, HEADLINE
+from toolcall.metrics import (
+    DEFINITIONS,
+    ERROR_TYPES,
+    HEADLINE,
+    LOWER_IS_BETTER,
+    NO_DIFFERENCE,
+    WORSE,
+    paired_differences,
+)
 from toolcall.params import Params, load_params
 from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_html_table, to_markdown
 
@@ -39,6 +52,7 @@ class Tables(NamedTuple):
     """Every table of the comparison, by what it shows (compare.md and the HTML page order
     them each their own way)."""
 
+    verdict: Table
     headline: Table
     settings: Table
     errors: Table
@@ -99,9 +113,94 @@ def load_results(params: Params) -> dict[str, dict]:
         results[key]["train"] = read_json(folder / "train.json")
         results[key]["curves"] = {f"{key} {split}": _read_curve(folder / f"{split}_loss.csv")
                                   for split in ("train", "eval")}
-        results[key]["failed"] = [t for t in read_jsonl(folder / "tuned.turns.jsonl")
+        for variant in variants_of(params, key):
+            results[key][f"{variant}.turns"] = read_jsonl(result_file(key, variant, kind="turns"))
+        results[key]["failed"] = [t for t in results[key]["tuned.turns"]
                                   if t["error_type"] != "correct"][:FAILED_TURNS_SHOWN]
     return results
+
+
+class Comparison(NamedTuple):
+    """Run `a` against run `b` (model key, variant), metric by metric
+    (toolcall.metrics.paired_differences)."""
+
+    a: tuple[str, str]
+    b: tuple[str, str]
+    metrics: dict[str, dict]
+
+
+def pairs_compared(params: Params) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """What a user asks: tuned against tuned (every pair of models), then each tuned model
+    against its base and its chat reference."""
+    keys = list(params.models)
+    pairs = [((a, "tuned"), (b, "tuned")) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    pairs += [((k, "tuned"), (k, "base")) for k in keys]
+    pairs += [((k, "tuned"), (k, "chat")) for k in keys if k in params.chat_references]
+    return pairs
+
+
+def compare_runs(results: dict, params: Params) -> list[Comparison]:
+    comparisons = []
+    for a, b in pairs_compared(params):
+        metrics = paired_differences(results[a[0]][f"{a[1]}.turns"], results[b[0]][f"{b[1]}.turns"],
+                                     params.evaluate.bootstrap_samples, params.seed)
+        comparisons.append(Comparison(a, b, metrics))
+    return comparisons
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"
+
+
+def _difference(found: dict) -> str:
+    if found["low"] is None:
+        return _signed(found["difference"])
+    return f"{_signed(found['difference'])} [{found['low']:+.2f}, {found['high']:+.2f}]"
+
+
+def verdict_table(comparisons: list[Comparison]) -> Table:
+    """One line per comparison and headline metric; worse is marked as every regression is."""
+    table = Table("Verdict (difference with its 95% interval, paired bootstrap over the same test "
+                  "conversations)", ["comparison", "metric", "difference", "verdict", "conversations"], [])
+    red = set()
+    for comparison in comparisons:
+        label = f"{' '.join(comparison.a)} vs {' '.join(comparison.b)}"
+        for name, found in comparison.metrics.items():
+            if found["verdict"] == WORSE:
+                red.add((len(table.rows), 3))
+            table.rows.append([label, name, _difference(found), found["verdict"],
+                               str(found["conversations"])])
+    table.red_cells = frozenset(red)
+    return table
+
+
+def verdict_sentence(results: dict, comparisons: list[Comparison]) -> str:
+    """The answer in one sentence: the best tuned model by tool_score (which a model that never
+    calls cannot win: docs/evaluation.md), and whether the runner-up is detectably behind."""
+    keys = list(results)
+    best = max(keys, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
+    score = _cell(results[best]["tuned"].get("tool_score"))
+    if len(keys) == 1:
+        found = next(c for c in comparisons if c.b == (best, "base")).metrics["tool_score"]
+        return (f"Tuned {best} against its base on tool_score: {_difference(found)}, "
+                f"{found['verdict']} ({found['conversations']} test conversations).")
+    runner_up = max((k for k in keys if k != best),
+                    key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
+    comparison = next(c for c in comparisons if {c.a[0], c.b[0]} == {best, runner_up}
+                      and c.a[1] == c.b[1] == "tuned")
+    found = comparison.metrics["tool_score"]
+    sign = 1 if comparison.a[0] == best else -1
+    low, high = (None, None) if found["low"] is None else sorted((sign * found["low"], sign * found["high"]))
+    interval = "" if low is None else f" [{low:+.2f}, {high:+.2f}]"
+    difference = _signed(None if found["difference"] is None else sign * found["difference"])
+    evidence = (f"tool_score {score} vs {_cell(results[runner_up]['tuned'].get('tool_score'))}, "
+                f"difference {difference}{interval} over {found['conversations']} paired test "
+                "conversations")
+    if found["verdict"] == NO_DIFFERENCE:
+        return (f"No detectable difference between the tuned models: {best} leads ({evidence}), "
+                "but the interval includes 0.")
+    return f"{best} calls tools better than {runner_up} after fine-tuning ({evidence})."
+
 
 
 def _cell(value: float | None) -> str:
@@ -145,6 +244,17 @@ def build_numbers(results: dict, runs: list[tuple[str, str]]) -> dict:
 BFCL_ROWS = [f"bfcl_{c}" for c in CATEGORIES] + SUMMARY
 
 
+def is_regression(name: str, change: float | None) -> bool:
+    """Whether tuning made `name` worse (marked ▼ and red in every table)."""
+    return change is not None and (change > 0 if name in LOWER_IS_BETTER else change < 0)
+
+
+def definitions_table() -> Table:
+    return Table("What each figure means (rules: docs/evaluation.md)", ["figure", "meaning"],
+                 [[name, meaning + (" (lower is better)" if name in LOWER_IS_BETTER else "")]
+                  for name, meaning in DEFINITIONS.items()])
+
+
 def _bfcl_gain(results: dict, name: str) -> float | None:
     tuned, base = results["tuned.bfcl"].get(name), results["base.bfcl"].get(name)
     return None if tuned is None or base is None else tuned - base
@@ -161,7 +271,7 @@ def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> tuple[Table, Tabl
     red = set()
     for i, name in enumerate(BFCL_ROWS):
         gains = [_bfcl_gain(results[k], name) for k in keys]
-        red |= {(i, 2 + len(runs) + j) for j, g in enumerate(gains) if g is not None and g < 0}
+        red |= {(i, 2 + len(runs) + j) for j, g in enumerate(gains) if is_regression(name, g)}
         table.rows.append([name, str(first.get(f"{name}_questions", "–"))]
                           + [_cell(results[k][f"{v}.bfcl"].get(name)) for k, v in runs]
                           + [_cell(g) for g in gains])
@@ -174,15 +284,20 @@ def bfcl_tables(results: dict, runs: list[tuple[str, str]]) -> tuple[Table, Tabl
     return table, published
 
 
-def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict]) -> Tables:
+def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str, dict],
+                 comparisons: list[Comparison]) -> Tables:
     keys = list(results)
     run_names = [f"{k} {v}" for k, v in runs]
     headline = Table("Headline (95% interval by conversation bootstrap)",
                      ["metric"] + run_names + [f"{k} gain" for k in keys], [])
-    for name in HEADLINE + DIAGNOSTICS:
+    red = set()
+    for i, name in enumerate(HEADLINE + DIAGNOSTICS):
         cells = [_interval(results[k][v], name) if name in HEADLINE else _cell(results[k][v].get(name))
                  for k, v in runs]
-        headline.rows.append([name] + cells + [_cell(_gain(results[k], name)) for k in keys])
+        gains = [_gain(results[k], name) for k in keys]
+        red |= {(i, 1 + len(runs) + j) for j, g in enumerate(gains) if is_regression(name, g)}
+        headline.rows.append([name] + cells + [_cell(g) for g in gains])
+    headline.red_cells = frozenset(red)
 
     names = sorted({n for s in settings.values() for n in s})
     values = [[str(settings[k].get(n, "–")) for k in keys] for n in names]
@@ -200,7 +315,8 @@ def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str,
         provenance.rows.append([f"{key} {variant}", meta["base"], meta["adapter"] or "–",
                                 meta["inputs_sha256"], str(results[key][variant]["turns"]),
                                 str(meta["decoding"]["max_new_tokens"])])
-    return Tables(headline, settings_table, errors, provenance, *bfcl_tables(results, runs))
+    return Tables(verdict_table(comparisons), headline, settings_table, errors, provenance,
+                  *bfcl_tables(results, runs))
 
 
 def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict]]:
@@ -215,7 +331,37 @@ def plot_rows(results: dict, runs: list[tuple[str, str]]) -> dict[str, list[dict
     }
 
 
-def build_html(results: dict, runs: list[tuple[str, str]], tables: Tables) -> str:
+def _as_written(message: dict) -> str:
+    """A parsed or gold turn as its calls (name and arguments) or its text."""
+    calls = message.get("calls") or message.get("tool_calls")
+    if calls:
+        return "\n".join(f"{c['name']}({json.dumps(c.get('arguments'), ensure_ascii=False)})" for c in calls)
+    return f"text: {message.get('content') or ''}"
+
+
+def failed_turn_html(key: str, turn: dict) -> str:
+    """One failed turn as a reader judges it: the request, the tools offered (with their
+    required arguments), what the model wrote, and the parsed prediction beside the gold."""
+    offered = "; ".join(f"{t['name']}({', '.join(t['required'])})" for t in turn["offered"]) or "none"
+    rows = [("user asked", turn["last_user"]), ("tools offered", offered),
+            ("model wrote", turn["output"]), ("parsed", _as_written(turn["parsed"])),
+            ("gold", _as_written(turn["gold"]))]
+    cells = "".join(f"<tr><th>{name}</th><td><pre>{html.escape(value)}</pre></td></tr>"
+                    for name, value in rows)
+    return (f"<h3>{html.escape(key)} · {html.escape(turn['conversation_id'])} turn "
+            f"{turn['turn_index']} · {turn['error_type']}</h3><table>{cells}</table>")
+
+
+def report_title(results: dict) -> str:
+    """The page's title, saying "stand-ins" whenever any run is one."""
+    title = f"Tool calling: {' vs '.join(results)}, base vs tuned"
+    if any(is_standin(results[k][f"{v}.meta"]["weights_source"]) for k in results
+           for v in ("base", "tuned")):
+        title += " (STAND-INS: tiny random models, not the real checkpoints)"
+    return title
+
+
+def build_html(results: dict, runs: list[tuple[str, str]], tables: Tables, verdict: str) -> str:
     run_names = [f"{k} {v}" for k, v in runs]
     headline_chart = svg_grouped_bars(
         "Headline metrics (higher is better)", HEADLINE,
@@ -230,40 +376,40 @@ def build_html(results: dict, runs: list[tuple[str, str]], tables: Tables) -> st
     loss_chart = svg_lines("Loss (solid: train, dashed: eval)", curves, "step", "loss")
     failed = ["<h2>Failed turns of each tuned model (first few)</h2>"]
     for key in results:
-        for turn in results[key]["failed"]:
-            gold = json.dumps(turn["gold"], ensure_ascii=False)
-            failed.append(f"<h3>{key} · {turn['conversation_id']} turn {turn['turn_index']} · "
-                          f"{turn['error_type']}</h3><pre>output: {html.escape(turn['output'])}\n"
-                          f"gold:   {html.escape(gold)}</pre>")
+        failed += [failed_turn_html(key, turn) for turn in results[key]["failed"]]
     bfcl_chart = svg_grouped_bars(
         "BFCL summary (higher is better)", SUMMARY,
         {name: [results[k][f"{v}.bfcl"].get(m) for m in SUMMARY]
          for name, (k, v) in zip(run_names, runs, strict=True)}, x_max=1.0)
-    sections = [headline_chart, to_html_table(tables.headline), error_chart,
+    sections = [f'<p class="verdict">{html.escape(verdict)}</p>', to_html_table(tables.verdict),
+                headline_chart, to_html_table(tables.headline), error_chart,
                 to_html_table(tables.errors), bfcl_chart, to_html_table(tables.bfcl),
-                to_html_table(tables.published), loss_chart, to_html_table(tables.settings),
+                to_html_table(tables.published), to_html_table(definitions_table()), loss_chart,
+                to_html_table(tables.settings),
                 to_html_table(tables.provenance), *failed]
-    return html_page("Tool calling: GLM vs Qwen, base vs tuned", sections)
+    return html_page(report_title(results), sections)
 
 
 def main() -> None:
     params = load_params()
     results = load_results(params)
     runs = runs_of(params)
-    settings = {k: model_settings(params, k) for k in params.models}
-    tables = build_tables(results, runs, settings)
+    settings = {k: {"weights": describe_weights(results[k]["tuned.meta"]["weights_source"]),
+                    **model_settings(params, k)} for k in params.models}
+    comparisons = compare_runs(results, params)
+    verdict = verdict_sentence(results, comparisons)
+    tables = build_tables(results, runs, settings, comparisons)
     write_json(compare_file("json"), build_numbers(results, runs))
     write_text(compare_file("csv"), pd.DataFrame(tables.headline.rows,
                                                  columns=tables.headline.columns).to_csv(index=False))
-    write_text(compare_file("md"), "\n".join(to_markdown(t) for t in (
-        tables.headline, tables.bfcl, tables.published, tables.errors, tables.settings,
-        tables.provenance)))
+    shown = (tables.verdict, tables.headline, tables.bfcl, tables.published, tables.errors,
+             definitions_table(), tables.settings, tables.provenance)
+    write_text(compare_file("md"), f"# {report_title(results)}\n\n**Verdict.** {verdict}\n\n"
+               + "\n".join(to_markdown(t) for t in shown))
     for name, rows in plot_rows(results, runs).items():
         write_text(PLOTS / f"{name}.csv", pd.DataFrame(rows).to_csv(index=False))
-    write_text(compare_file("html"), build_html(results, runs, tables))
-    best = max(params.models, key=lambda k: results[k]["tuned"].get("tool_score") or 0.0)
-    log.info("compare-models: %d runs; best tuned tool_score: %s (%s); report in %s", len(runs),
-             best, _cell(results[best]["tuned"].get("tool_score")), compare_file("html"))
+    write_text(compare_file("html"), build_html(results, runs, tables, verdict))
+    log.info("compare-models: %d runs. %s Report: %s", len(runs), verdict, compare_file("html"))
 
 
 if __name__ == "__main__":

@@ -39,8 +39,15 @@ from toolcall.layout import (
 from toolcall.metrics import HEADLINE, aggregate, bootstrap_intervals, score_turn
 from toolcall.params import Params, load_params
 from toolcall.parsers import get_parser
+from toolcall.schema import function_of
 from toolcall.tracking import log_evaluation
 from toolcall.turns import build_samples, turn_key
+
+
+def offered_tools(tools: list[dict]) -> list[dict]:
+    """Each offered tool's name and required arguments: enough to judge a call by eye."""
+    return [{"name": function_of(t)["name"],
+             "required": (function_of(t).get("parameters") or {}).get("required", [])} for t in tools]
 
 
 def score_generations(samples: list[dict], generations: list[dict], family: Family) -> list[dict]:
@@ -51,6 +58,7 @@ def score_generations(samples: list[dict], generations: list[dict], family: Fami
         sample = by_key[turn_key(generated)]
         parsed = get_parser(family.name)(generated["output"], sample["tools"])
         records.append({**generated, "parsed": parsed.as_dict(), "gold": sample["gold"],
+                        "last_user": sample["last_user"], "offered": offered_tools(sample["tools"]),
                         **score_turn(sample, parsed)})
     return records
 

@@ -51,6 +51,7 @@ from toolcall.io import (
     file_sha256,
     fingerprint,
     log,
+    read_json,
     read_jsonl,
     run_stage,
     write_json,
@@ -62,6 +63,7 @@ from toolcall.layout import (
     adapter_dir,
     generation_file,
     generation_meta,
+    manifest_file,
     progress_file,
     progress_files,
     run_name,
@@ -217,6 +219,8 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
             meta = {
                 "model": key, "variant": variant, "weights": params.weights,
                 "base": str(base_dir), "adapter": str(adapter) if adapter else None,
+                # what base_dir holds (a stand-in, a hub commit, ...): the reports name it
+                "weights_source": read_json(manifest_file(key, variant)),
                 "family": family.name,
                 "chat_template_sha256": hashlib.sha256(family.chat_template.encode()).hexdigest()[:16],
                 "suite": suite, "inputs": str(inputs),

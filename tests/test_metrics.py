@@ -13,6 +13,7 @@ from toolcall.metrics import (
     bleu4,
     bootstrap_intervals,
     calls_equal,
+    paired_differences,
     replay_gold,
     rouge_l_f1,
     score_turn,
@@ -111,12 +112,14 @@ def test_gold_text_through_the_real_parser_scores_one(family):
         metrics["turns_nocall_with_tools"] + metrics["turns_notools"]
 
 
-def test_never_calling_scores_half():
+def test_never_calling_scores_nothing():
+    """tool_score cannot reward silence: a model that never calls scores 0 (the mean of the two
+    parts gave it 0.5, above tuned models that do call)."""
     samples = _samples()
     metrics = aggregate(_judge(samples, [ParsedTurn("text", content="好的") for _ in samples]))
     assert metrics["no_call_accuracy_with_tools"] == 1.0
     assert metrics["call_exact_match"] == 0.0
-    assert metrics["tool_score"] == 0.5
+    assert metrics["tool_score"] == 0.0
     assert metrics["decision_f1"] == 0.0
     assert metrics["errors_missed_call"] == metrics["turns_call"]
 
@@ -194,3 +197,59 @@ def test_bootstrap_interval_contains_the_estimate():
     for name in ("call_exact_match", "tool_score", "decision_f1"):
         assert ci[f"{name}_ci_low"] <= point[name] <= ci[f"{name}_ci_high"]
         assert ci[f"{name}_ci_low"] < ci[f"{name}_ci_high"]
+
+
+def test_tool_score_is_the_harmonic_mean_of_its_parts():
+    samples = _samples(n=80)
+    outputs = [_gold_output(s) if i % 3 else ParsedTurn("text", content="x")
+               for i, s in enumerate(samples)]
+    m = aggregate(_judge(samples, outputs))
+    exact, abstain = m["call_exact_match"], m["no_call_accuracy_with_tools"]
+    assert 0 < exact < 1 and m["tool_score"] == pytest.approx(2 / (1 / exact + 1 / abstain))
+
+
+def _conversations(n: int, right_per_conversation) -> list[dict]:
+    """Judged turns of n conversations with 3 call turns each, right_per_conversation(i) of
+    them exactly right: copies of one real call turn judged right (gold) and wrong (no call)."""
+    sample = next(s for s in _samples() if s["stratum"] == "call")
+    right, wrong = (score_turn(sample, output) for output in (_gold_output(sample),
+                                                               ParsedTurn("text", content="x")))
+    return [{**(right if j < right_per_conversation(i) else wrong), "conversation_id": f"c{i}",
+             "turn_index": j} for i in range(n) for j in range(3)]
+
+
+def _numpy_paired_interval(a: list[dict], b: list[dict], samples: int) -> tuple[float, float]:
+    """The same paired bootstrap written independently: per-conversation counts, numpy's own
+    generator, percentiles by numpy."""
+    import numpy as np
+
+    ids = sorted({t["conversation_id"] for t in a})
+    right = {side: np.array([sum(t["exact_strict"] for t in turns if t["conversation_id"] == c)
+                             for c in ids]) for side, turns in (("a", a), ("b", b))}
+    total = np.array([sum(t["conversation_id"] == c for t in a) for c in ids])
+    picks = np.random.default_rng(1).integers(0, len(ids), size=(samples, len(ids)))
+    diffs = right["a"][picks].sum(1) / total[picks].sum(1) - right["b"][picks].sum(1) / total[picks].sum(1)
+    return float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+@pytest.mark.parametrize("b_right, verdict", [(lambda i: 1 if i % 4 else 0, "better"),
+                                              (lambda i: 1 if i % 2 else 2, "no detectable difference")])
+def test_paired_difference_agrees_with_an_independent_computation(b_right, verdict):
+    a = _conversations(40, lambda i: 2 if i % 2 else 1)
+    b = _conversations(40, b_right)
+    result = paired_differences(a, b, samples=4000, seed=0, metric_names=["call_exact_match"])
+    found = result["call_exact_match"]
+    assert found["verdict"] == verdict and found["conversations"] == 40
+    expected = sum(t["exact_strict"] for t in a) / len(a) - sum(t["exact_strict"] for t in b) / len(b)
+    assert found["difference"] == pytest.approx(expected)
+    low, high = _numpy_paired_interval(a, b, 4000)
+    assert found["low"] == pytest.approx(low, abs=0.02) and found["high"] == pytest.approx(high, abs=0.02)
+
+
+def test_paired_difference_is_over_the_turns_both_runs_judged():
+    """A turn only one run has (a prompt too long for one family's tokenizer) is left out."""
+    a = _conversations(10, lambda i: 3)
+    b = [t for t in _conversations(10, lambda i: 3) if t["conversation_id"] != "c0"]
+    a[0]["exact_strict"] = False  # only in c0, which b lacks
+    found = paired_differences(a, b, samples=50, seed=0, metric_names=["call_exact_match"])
+    assert found["call_exact_match"]["difference"] == 0 and found["call_exact_match"]["conversations"] == 9

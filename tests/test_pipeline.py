@@ -62,6 +62,28 @@ def test_repro_writes_every_output(project):
         "http://www.w3.org/2000/svg", "")  # self-contained: nothing to fetch
 
 
+def test_the_report_answers_first_and_says_what_ran(project):
+    """The verdict opens both reports, the title and settings say "stand-in", every headline
+    figure is defined, and a failed turn shows what a reader needs to judge it."""
+    root, _, _ = project
+    for name in ("compare.md", "compare.html"):
+        text = (root / "metrics" / name).read_text()
+        title = (text.split("<h1>")[1].split("</h1>")[0] if name.endswith("html")
+                 else text.splitlines()[0])
+        assert "STAND-INS" in title, title
+        verdict = re.search(r"(calls tools better than|No detectable difference between the tuned models)"
+                            r".*tool_score [0-9.]+ vs [0-9.]+, difference [+-][0-9.]+ "
+                            r"\[[+-][0-9.]+, [+-][0-9.]+\] over \d+ paired test conversations", text)
+        assert verdict and text.index(verdict.group(0)) < text.index("Headline"), name
+        assert "stand-in for THUDM/glm-4-9b-hf" in text and "stand-in for Qwen/Qwen2.5-7B" in text
+        for figure in ("call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1"):
+            assert re.search(rf"\| {figure} \| [a-z]|<td>{figure}</td><td>[a-z]", text), figure
+        assert "glm4-9b tuned vs qwen2_5-7b tuned" in text and "glm4-9b tuned vs glm4-9b chat" in text
+    page = (root / "metrics" / "compare.html").read_text()
+    for row in ("user asked", "tools offered", "model wrote", "parsed", "gold"):  # 3 steps: it fails
+        assert f"<th>{row}</th>" in page, row
+
+
 def test_metrics_show_lists_every_model(project):
     root, env, params = project
     shown = run(["dvc", "metrics", "show", "--json"], root, env)

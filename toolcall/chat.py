@@ -20,13 +20,15 @@ from pathlib import Path
 import torch
 from transformers.generation.streamers import BaseStreamer
 
+from toolcall.checkpoints import describe_weights
 from toolcall.evaluation import cut_at_stop, greedy_config, load_causal_lm, use_greedy
 from toolcall.families import Family, get_family
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
 from toolcall.parsers import get_parser
-from toolcall.parsing import CALLS
+from toolcall.parsing import CALLS, MALFORMED
+from toolcall.schema import call_violations
 
 
 @dataclass
@@ -34,6 +36,7 @@ class ToolModel:
     model: object
     tokenizer: object
     family: Family
+    weights: str = "a checkpoint"  # what was loaded, in words (a stand-in says so)
 
 
 def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
@@ -61,7 +64,15 @@ def load_tool_model(key: str | None = None, *, base: str | Path | None = None,
     model = load_causal_lm(base, adapter, "cuda" if torch.cuda.is_available() else None)
     # The tokenizer (with the chat template) saved next to the adapter is the training one.
     tokenizer = AutoTokenizer.from_pretrained(adapter or base)
-    return ToolModel(model, tokenizer, tool_family)
+    return ToolModel(model, tokenizer, tool_family, describe_loaded(Path(base), adapter))
+
+
+def describe_loaded(base: Path, adapter: str | Path | None) -> str:
+    """The weights in words: fetch-weights' manifest next to a pipeline folder says what they
+    are (a stand-in, a hub commit, ...); any other folder is named by its path."""
+    manifest = base.with_name(f"{base.name}.manifest.json")
+    weights = describe_weights(json.loads(manifest.read_text())) if manifest.exists() else str(base)
+    return weights + (f" + adapter {adapter}" if adapter else "")
 
 
 def load_tools(path: str | Path) -> list[dict]:
@@ -127,7 +138,16 @@ def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
     parsed = get_parser(family.name)(tokenizer.decode(new_tokens, skip_special_tokens=False), tools)
     if parsed.kind == CALLS:
         return {"role": "assistant", "content": parsed.content, "tool_calls": parsed.calls}
+    if parsed.kind == MALFORMED:  # shown as text, and flagged: the evaluation counts it wrong
+        return {"role": "assistant", "content": parsed.content, "malformed_call": True}
     return {"role": "assistant", "content": parsed.content}
+
+
+def call_warnings(call: dict, tools: list[dict]) -> str:
+    """What the evaluation would hold against this call (a tool not offered, an argument the
+    schema refuses), as one line, or "" for a call it accepts."""
+    found = call_violations(call, tools)
+    return f"  ! {', '.join(found)}: the evaluation counts this call as wrong\n" if found else ""
 
 
 def mock_tool_result(call: dict) -> str:
@@ -165,11 +185,15 @@ def run_conversation(tool_model: ToolModel, tools: list[dict], ask: Callable[[st
             show("assistant> ")
             reply = chat(tool_model, tools, messages, max_new_tokens, on_text=show)
             show("\n")
+            if reply.pop("malformed_call", False):
+                show("  ! a call that does not parse in this family's format: shown as text, "
+                     "counted as malformed by the evaluation\n")
             messages.append(reply)
             if not reply.get("tool_calls"):
                 break
             for call in reply["tool_calls"]:
                 show(f"→ call {format_call(call)}\n")
+                show(call_warnings(call, tools))
                 try:
                     result = ask(f"result of {call['name']} (JSON, or 'mock')> ").strip()
                 except EOFError:

@@ -39,6 +39,25 @@ def source_kind(weights_from: str) -> str:
     return "registry" if weights_from.startswith(REGISTRY_PREFIX) else "folder"
 
 
+def describe_weights(manifest: dict) -> str:
+    """What ran, in words, from the manifest fetch-weights wrote (models/<m>/<variant>.manifest.json):
+    a stand-in is never to be read as the checkpoint it stands in for."""
+    source = manifest["source"]
+    if source == "standin":
+        return (f"stand-in for {manifest['stands_in_for']} (a tiny model of random weights, "
+                "not the checkpoint)")
+    if source == "hub":
+        return f"{manifest['hub_id']} at hub commit {manifest['commit'][:12]}"
+    if source == "registry":
+        release = manifest["release"]
+        return f"{manifest['name']} ({release['name']} {release['version']}, {manifest['file']})"
+    return f"local folder {manifest['path']} (sha256 {manifest['sha256'][:12]})"
+
+
+def is_standin(manifest: dict) -> bool:
+    return manifest["source"] == "standin"
+
+
 def folder_digest(folder: Path) -> dict:
     """{"files", "bytes", "sha256"} of every file under `folder` (names and contents). Each
     file's sha256 is remembered by path, size and modification time, so a rerun over an

@@ -1,8 +1,9 @@
 """Scoring generated assistant turns against gold (rules: docs/evaluation.md).
 
 Pure functions: `score_turn` judges one turn, `aggregate` turns the judged turns into
-one flat dict of numbers (counts always present, None for an empty denominator), and
-`bootstrap_intervals` resamples conversations for the headline 95% intervals.
+one flat dict of numbers (counts always present, None for an empty denominator),
+`bootstrap_intervals` resamples conversations for the headline 95% intervals, and
+`paired_differences` compares two runs on the same conversations (compare-models' verdict).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from toolcall.parsers import get_parser
 from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
 from toolcall.schema import call_violations, drop_nulls, function_of
 from toolcall.text import normalize_text
-from toolcall.turns import STRATA
+from toolcall.turns import STRATA, turn_key
 
 STRICT, LENIENT, SOFT = "strict", "lenient", "soft"
 HEADLINE = ["call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1"]
@@ -264,8 +265,10 @@ def aggregate(turns: list[dict]) -> dict:
     m["call_exact_match"] = _rate(sum(t["exact_strict"] for t in calls), len(calls))
     nct = by_stratum["nocall_with_tools"]
     m["no_call_accuracy_with_tools"] = _rate(sum(not t["predicted_call"] for t in nct), len(nct))
-    parts = [m["call_exact_match"], m["no_call_accuracy_with_tools"]]
-    m["tool_score"] = None if None in parts else sum(parts) / 2
+    # The harmonic mean: a model that never calls (or always calls) scores 0, not 0.5.
+    exact, abstain = m["call_exact_match"], m["no_call_accuracy_with_tools"]
+    m["tool_score"] = (None if exact is None or abstain is None
+                       else _rate(2 * exact * abstain, exact + abstain) or 0.0)
 
     tp = sum(t["predicted_call"] and t["stratum"] == "call" for t in turns)
     fp = sum(t["predicted_call"] and t["stratum"] != "call" for t in turns)
@@ -321,6 +324,31 @@ def aggregate(turns: list[dict]) -> dict:
 ERROR_TYPES = ["missed_call", "spurious_call", "wrong_name", "missing_arg", "extra_arg",
                "value_mismatch", "type_mismatch", "malformed"]
 
+LOWER_IS_BETTER = {"hit_token_limit_rate", "hallucinated_function_rate"}
+
+# One line per metric and error type the reports show (docs/evaluation.md has the rules).
+DEFINITIONS = {
+    "call_exact_match": "turns that need a call: every call's name and arguments strictly right",
+    "no_call_accuracy_with_tools": "turns with tools that need no call: the model made none",
+    "tool_score": "harmonic mean of the two above: 0 for a model that never (or always) calls",
+    "decision_f1": "call or no call, over every turn: F1 with 'a call is needed' as positive",
+    "hit_token_limit_rate": "turns cut at max_new_tokens (never ended)",
+    "format_valid_rate": "turns with a call attempt whose calls parse in the family's syntax",
+    "call_name_accuracy": "turns that need a call: the right function names",
+    "call_lenient_match": "as call_exact_match, with '1' = 1 and 'true' = true",
+    "arg_value_f1": "argument values right, F1 over the gold and predicted arguments",
+    "hallucinated_function_rate": "turns with calls that name a tool not offered",
+    "conversation_success_rate": "conversations with every assistant turn right",
+    "missed_call": "a call was needed, the model wrote text",
+    "spurious_call": "no call was needed, the model called",
+    "wrong_name": "the call names another function",
+    "missing_arg": "a gold argument is missing",
+    "extra_arg": "an argument the gold call does not have",
+    "value_mismatch": "an argument's value differs",
+    "type_mismatch": "an argument's value has another JSON type",
+    "malformed": "a call attempt that does not parse",
+}
+
 
 def bootstrap_intervals(
     turns: list[dict], samples: int, seed: int, metric_names: list[str] = HEADLINE
@@ -340,9 +368,57 @@ def bootstrap_intervals(
                 values[name].append(result[name])
     out = {}
     for name in metric_names:
-        v = sorted(values[name])
-        out[f"{name}_ci_low"] = v[int(0.025 * (len(v) - 1))] if v else None
-        out[f"{name}_ci_high"] = v[int(math.ceil(0.975 * (len(v) - 1)))] if v else None
+        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = _percentiles(values[name])
+    return out
+
+
+def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
+    """The 2.5th and 97.5th percentiles (nearest rank, as the headline intervals)."""
+    v = sorted(values)
+    if not v:
+        return None, None
+    return v[int(0.025 * (len(v) - 1))], v[int(math.ceil(0.975 * (len(v) - 1)))]
+
+
+BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
+
+
+def paired_differences(a: list[dict], b: list[dict], samples: int, seed: int,
+                       metric_names: list[str] = HEADLINE) -> dict[str, dict]:
+    """Run `a` minus run `b` on each metric, over the turns both judged, with a 95% interval
+    from a paired bootstrap: each resample draws the same conversations for both runs, so the
+    interval is of the difference on the same questions (narrower than two separate
+    intervals, which ignore that both runs faced the same hard and easy conversations).
+    {metric: {"difference", "low", "high", "verdict", "conversations"}}; the verdict is
+    "better" when the whole interval is above 0, "worse" below, else no detectable difference."""
+    common = {turn_key(t) for t in a} & {turn_key(t) for t in b}
+    by_conversation: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for side, turns in enumerate((a, b)):
+        for t in turns:
+            if turn_key(t) in common:
+                by_conversation[t["conversation_id"]][side].append(t)
+    groups = list(by_conversation.values())
+
+    def difference(chosen: list[tuple[list, list]]) -> dict[str, float | None]:
+        left = aggregate([t for g in chosen for t in g[0]])
+        right = aggregate([t for g in chosen for t in g[1]])
+        return {n: None if left[n] is None or right[n] is None else left[n] - right[n]
+                for n in metric_names}
+
+    point = difference(groups)
+    rng = random.Random(seed)
+    resampled = defaultdict(list)
+    for _ in range(samples if groups else 0):
+        for name, value in difference([rng.choice(groups) for _ in groups]).items():
+            if value is not None:
+                resampled[name].append(value)
+    out = {}
+    for name in metric_names:
+        low, high = _percentiles(resampled[name])
+        verdict = (BETTER if low is not None and low > 0 else
+                   WORSE if high is not None and high < 0 else NO_DIFFERENCE)
+        out[name] = {"difference": point[name], "low": low, "high": high, "verdict": verdict,
+                     "conversations": len(groups)}
     return out
 
 

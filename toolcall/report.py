@@ -132,6 +132,7 @@ def html_page(title: str, sections: list[str]) -> str:
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}"
              "tr.differs td{font-weight:bold;background:#fff6d5}"
              "td.regression{color:#c00;font-weight:bold}"
+             "p.verdict{font-size:17px;font-weight:bold;background:#eef6ff;padding:10px}"
              "pre{white-space:pre-wrap;background:#f6f6f6;padding:6px;font-size:12px}")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{style}</style></head><body>"

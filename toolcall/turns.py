@@ -38,6 +38,8 @@ def build_samples(conversations: list[dict], family: Family) -> list[dict]:
                 "tools": tools,
                 "gold": message,
                 "prompt": family.render(tools, messages[:k], add_generation_prompt=True).text,
+                # what a reader of a failed turn needs to judge it (compare-models shows it)
+                "last_user": next((m["content"] for m in reversed(messages[:k]) if m["role"] == "user"), ""),
             })
     return samples
 
