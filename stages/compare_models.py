@@ -99,7 +99,7 @@ def load_results(params: Params) -> dict[str, dict]:
         folder = results_dir(key)
         results[key] = {}
         for variant in variants_of(params, key):
-            path = folder / f"{variant}.json"
+            path = result_file(key, variant, kind="details")
             if not path.exists():
                 stage = "evaluate-toolcall-chat-reference" if variant == "chat" else "evaluate-toolcall"
                 raise PipelineError(f"{path} is missing: run `dvc repro {stage}@{key}`")

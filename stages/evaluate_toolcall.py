@@ -4,8 +4,9 @@ metrics/models/<model>/bfcl.<variant>.json).
 
 Seconds of CPU, so a change to the parser, a metric or the bootstrap reruns only this and
 compare-models, never the generation. For each variant reads generations/<model>/<variant>.*
-and the test split, and writes metrics/models/<model>/<variant>.json (flat numbers, for
-`dvc metrics`), <variant>.meta.json (the generation's metadata plus how it was scored) and
+and the test split, and writes metrics/models/<model>/<variant>.json (the headline figures,
+what `dvc metrics` shows), <variant>.details.json (every figure, with the intervals),
+<variant>.meta.json (the generation's metadata plus how it was scored) and
 <variant>.turns.jsonl (per turn: prompt size, raw output, parse, gold, verdict, error type).
 Rules: docs/evaluation.md.
 """
@@ -113,7 +114,8 @@ def score_variant(key: str, variant: str, params: Params) -> dict:
     scored_meta = {**meta, "scoring": {"parser": family.name, "rules": "docs/evaluation.md",
                                        "bootstrap_samples": params.evaluate.bootstrap_samples,
                                        "seed": params.seed}}
-    write_json(result_file(key, variant), metrics)
+    write_json(result_file(key, variant), {name: metrics[name] for name in HEADLINE})
+    write_json(result_file(key, variant, kind="details"), metrics)
     write_jsonl(result_file(key, variant, kind="turns"), records)
     write_json(result_file(key, variant, kind="meta"), scored_meta)
     log.info("evaluate %s %s: %d turns, call_exact_match %s, no_call_accuracy_with_tools %s, "

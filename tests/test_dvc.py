@@ -128,6 +128,16 @@ def test_every_stage_follows_the_params_check():
     assert _outs(stages["check-params"]) == {str(layout.PARAMS_CHECK)}
 
 
+def test_only_the_headline_figures_are_dvc_metrics():
+    """`dvc metrics show` is one table whose columns are every key of every metrics file: only
+    the per-run headline files (layout.result_file's plain kind) are metrics."""
+    metrics = {name: [next(iter(m)) if isinstance(m, dict) else m for m in stage.get("metrics", [])]
+               for name, stage in _stages().items() if stage.get("metrics")}
+    key, variants = "${key}", {"evaluate-toolcall": ("base", "tuned"),
+                               "evaluate-toolcall-chat-reference": ("chat",)}
+    assert metrics == {name: [str(layout.result_file(key, v)) for v in vs] for name, vs in variants.items()}
+
+
 def test_outputs_are_where_layout_says():
     stages = _stages()
     key = "${key}"
@@ -145,7 +155,7 @@ def test_outputs_are_where_layout_says():
             str(f(key, v)) for v in variants for f in (layout.generation_file, layout.generation_meta)}
         assert _outs(stages[f"evaluate-toolcall{suffix}"]) == {
             str(layout.results_dir(key) / f"{v}{ext}") for v in variants
-            for ext in (".json", ".meta.json", ".turns.jsonl")}
+            for ext in (".json", ".details.json", ".meta.json", ".turns.jsonl")}
     assert _outs(stages["prepare-bfcl"]) == {str(layout.BFCL_QUESTIONS), str(layout.BFCL_ANSWERS)}
     for suffix, variants in (("", ("base", "tuned")), ("-chat-reference", ("chat",))):
         files = (layout.generation_file, layout.generation_meta)

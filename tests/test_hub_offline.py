@@ -47,7 +47,7 @@ def test_every_stage_ran_its_hub_code_offline(hub_run):
         adapter = read_json(root / "models" / key / "adapter" / "adapter_config.json")
         assert adapter["trainable_token_indices"]  # the hub LoRA trains the format tokens
         for variant in ("base", "tuned"):
-            metrics = read_json(root / "metrics" / "models" / key / f"{variant}.json")
+            metrics = read_json(root / "metrics" / "models" / key / f"{variant}.details.json")
             assert metrics["turns"] > 0
     assert "glm4-9b tuned" in (root / "metrics" / "compare.md").read_text()
 

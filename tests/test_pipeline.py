@@ -41,7 +41,7 @@ def test_repro_writes_every_output(project):
         assert manifest["source"] == "standin"
         variants = ("base", "tuned", "chat") if key == "glm4-9b" else ("base", "tuned")
         for variant in variants:
-            metrics = json.loads((root / RESULTS / key / f"{variant}.json").read_text())
+            metrics = json.loads((root / RESULTS / key / f"{variant}.details.json").read_text())
             assert metrics["turns"] > 0 and "tool_score" in metrics
             assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
             turns = (root / RESULTS / key / f"{variant}.turns.jsonl").read_text().splitlines()
@@ -84,11 +84,19 @@ def test_the_report_answers_first_and_says_what_ran(project):
         assert f"<th>{row}</th>" in page, row
 
 
-def test_metrics_show_lists_every_model(project):
+def test_metrics_show_lists_every_model_and_fits_a_terminal(project):
+    """The design's CI command: the headline figures of every model and variant, in one table at
+    most 120 characters wide (the details stay in their files)."""
     root, env, params = project
-    shown = run(["dvc", "metrics", "show", "--json"], root, env)
-    for key in params["models"]:
-        assert f"{RESULTS}/{key}/tuned.json" in shown and f"{RESULTS}/{key}/base.json" in shown
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], root, env))
+    files = next(iter(shown.values()))["data"]
+    expected = {f"{RESULTS}/{key}/{variant}.json" for key in params["models"]
+                for variant in ("base", "tuned")} | {f"{RESULTS}/glm4-9b/chat.json"}
+    assert set(files) == expected
+    assert all(set(f["data"]) == {"call_exact_match", "no_call_accuracy_with_tools", "tool_score",
+                                  "decision_f1"} for f in files.values())
+    table = run(["dvc", "metrics", "show"], root, env)
+    assert max(len(line) for line in table.splitlines()) <= 120, table
 
 
 def test_plots_show_renders_every_chart(project):
@@ -96,8 +104,8 @@ def test_plots_show_renders_every_chart(project):
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root, env))
     assert "errors" not in plots or not plots["errors"], plots.get("errors")
     ids = set(plots["data"])
-    assert {"Headline metrics per model and variant", "Error types per model and variant",
-            "Training and eval loss, all models"} <= ids
+    assert ids == {"Headline metrics per model and variant", "Error types per model and variant",
+                   "Training and eval loss, all models"}  # each chart once
     headline = plots["data"]["Headline metrics per model and variant"][0]["content"]
     runs = {row["run"] for row in headline["data"]["values"]}
     assert runs == {"glm4-9b base", "glm4-9b tuned", "glm4-9b chat", "qwen2_5-7b base",

@@ -71,9 +71,10 @@ def generation_meta(key: str, variant: str, suite: str = "toolcall") -> Path:
 
 
 def result_file(key: str, variant: str, suite: str = "toolcall", kind: str = "") -> Path:
-    """metrics/models/<key>/<run>.json, or with kind "meta" / "turns" its .meta.json and
-    .turns.jsonl."""
-    suffix = {"": ".json", "meta": ".meta.json", "turns": ".turns.jsonl"}[kind]
+    """metrics/models/<key>/<run>.json (the headline figures DVC tracks as metrics: few, so
+    `dvc metrics show` fits a terminal), or with kind "details" / "meta" / "turns" its
+    .details.json (every figure), .meta.json and .turns.jsonl."""
+    suffix = {"": ".json", "details": ".details.json", "meta": ".meta.json", "turns": ".turns.jsonl"}[kind]
     return RESULTS / key / f"{run_name(variant, suite)}{suffix}"
 
 
