@@ -113,6 +113,20 @@ def test_plots_show_renders_every_chart(project):
     assert headline["encoding"]["x"]["scale"]["zero"] is True
 
 
+def test_plots_page_draws_offline(project):
+    """`dvc plots show` writes a page with Vega inlined (.dvc/config's html_template), not
+    loaded from a CDN: it draws with no network. The template is exactly what its builder
+    makes from the pinned npm releases."""
+    from configs.plots.build_offline_template import TEMPLATE, build
+
+    root, env, _ = project
+    run(["dvc", "plots", "show", "-o", "plots_page"], root, env)
+    page = (root / "plots_page" / "index.html").read_text(encoding="utf-8")
+    assert "<script src=" not in page and "cdn.jsdelivr" not in page
+    assert "/* vega-embed 6.18.2 */" in page and page.count("vegaEmbed('#") == 3
+    assert TEMPLATE.read_text(encoding="utf-8") == build()
+
+
 # Stages that run on every repro (a moment each): they write down what the data source and
 # each model's weights are now, and what follows reruns only when that changed.
 ALWAYS_RUN = {"resolve-dataset", "resolve-weights@glm4-9b", "resolve-weights@qwen2_5-7b"}
