@@ -28,6 +28,7 @@ import gc
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -70,6 +71,7 @@ from toolcall.layout import (
     weights_dir,
 )
 from toolcall.params import EvaluateParams, Params, load_params
+from toolcall.tracking import log_generation
 from toolcall.turns import build_samples, turn_key
 from toolcall.vllm_backend import generate_vllm, vllm_engine
 
@@ -206,6 +208,7 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
                            desc=desc, static_cache=settings.static_cache)
 
         prompt_tokens, kept = prompts_within_limit(tokenizer, samples, settings)
+        started = time.perf_counter()
         generate_share(load_generate, samples, prompt_tokens, kept, desc,
                        progress_files(key, variant, suite), progress_file(key, variant, rank, suite),
                        run_fingerprint, rank, world_size, barrier)
@@ -234,6 +237,12 @@ def generate_variants(key: str, variants: list[str], params: Params, suite: str 
                                          run_fingerprint)
             write_jsonl(generation_file(key, variant, suite), records)
             write_json(generation_meta(key, variant, suite), meta)
+            config = {**meta, "settings": dataclasses.asdict(settings)}
+            log_generation(key, run_name(variant, suite), config, {
+                "turns": len(records), "new_tokens": sum(r["new_tokens"] for r in records),
+                "hit_token_limit": sum(r["hit_token_limit"] for r in records),
+                "excluded_long_prompts": len(excluded),
+                "seconds": time.perf_counter() - started})  # of this run: less after a resume
             log.info("generate %s: %d turns (%d hit the %d-token limit, %d prompts too long) "
                      "with %s", desc, len(records), sum(r["hit_token_limit"] for r in records),
                      settings.max_new_tokens, len(excluded),

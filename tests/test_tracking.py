@@ -1,8 +1,13 @@
 """Tracking never blocks on a prompt and never stops training."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import CallbackHandler
@@ -108,4 +113,40 @@ def test_evaluation_logs_offline_with_its_failed_turns(tmp_path):
 def test_evaluation_logging_in_cloud_mode_without_key_neither_blocks_nor_raises(tmp_path):
     result = _run_evaluation_logging(tmp_path, "cloud")
     assert result.returncode == 0 and "evaluation went on" in result.stdout, result.stderr[-2000:]
-    assert "SwanLab logging of glm4-9b tuned skipped" in result.stderr
+    assert "SwanLab logging of glm4-9b-evaluate-tuned skipped" in result.stderr
+
+
+def test_local_runs_are_viewable_in_the_dashboard(tmp_path):
+    """The README's way to see runs on the machine itself: SWANLAB_MODE=local, then
+    `swanlab watch swanlog` (swanlab[dashboard]). Generation and evaluation land in one project."""
+    script = (
+        "from toolcall.tracking import log_evaluation, log_generation\n"
+        "log_generation('glm4-9b', 'tuned', {'max_new_tokens': 8}, {'turns': 3, 'seconds': 1.5})\n"
+        "log_evaluation('glm4-9b', 'tuned', {'lr': 1}, {'tool_score': 0.5}, [])\n"
+    )
+    env = {**os.environ, "SWANLAB_MODE": "local", "SWANLAB_LOG_DIR": str(tmp_path / "swanlog")}
+    logged = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert logged.returncode == 0 and "skipped" not in logged.stderr, logged.stderr[-2000:]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    swanlab = Path(sys.executable).with_name("swanlab")
+    server = subprocess.Popen([str(swanlab), "watch", str(tmp_path / "swanlog"), "-p", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        project = None
+        for _ in range(60):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/project", timeout=2) as r:
+                    project = json.loads(r.read())["data"]
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert project is not None, "the dashboard did not start"
+        assert project["name"] == "toolcall-sft"
+        assert {e["name"] for e in project["experiments"]} == {"glm4-9b-generate-tuned",
+                                                                "glm4-9b-evaluate-tuned"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -84,20 +84,33 @@ FAILED_TURN_COLUMNS = ["conversation_id", "turn_index", "stratum", "error_type",
 def log_evaluation(model_key: str, variant: str, config: dict, metrics: dict,
                    failed_turns: list[dict]) -> None:
     """One SwanLab run per evaluated variant: config, every numeric metric and a table of
-    the failed turns. Any tracking error is one warning; the evaluation's files are
-    already written."""
+    the failed turns."""
+    rows = [[str(t[c]) if c != "gold" else json.dumps(t[c], ensure_ascii=False)
+             for c in FAILED_TURN_COLUMNS] for t in failed_turns]
+    _log_summary(run_name(model_key, f"evaluate-{variant}"), config, metrics,
+                 {"failed_turns": (FAILED_TURN_COLUMNS, rows)})
+
+
+def log_generation(model_key: str, run: str, config: dict, figures: dict) -> None:
+    """One SwanLab run per generated variant (and suite): the decoding settings and how
+    fast and how long the answers were, next to the evaluation runs of the same project."""
+    _log_summary(run_name(model_key, f"generate-{run}"), config, figures, {})
+
+
+def _log_summary(name: str, config: dict, numbers: dict,
+                 tables: dict[str, tuple[list[str], list[list[str]]]]) -> None:
+    """A SwanLab run of one step: config, the numeric figures, tables. Any tracking error is
+    one warning: the stage's files are already written."""
     if not _tracking_enabled():
         return
     try:
         import swanlab  # noqa: PLC0415
 
-        swanlab.init(project=os.environ.get("SWANLAB_PROJECT_NAME", DEFAULT_PROJECT),
-                     name=run_name(model_key, f"evaluate-{variant}"), config=config)
-        swanlab.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-        rows = [[str(t[c]) if c != "gold" else json.dumps(t[c], ensure_ascii=False)
-                 for c in FAILED_TURN_COLUMNS] for t in failed_turns]
-        swanlab.log({"failed_turns": swanlab.echarts.Table().add(FAILED_TURN_COLUMNS, rows)})
+        swanlab.init(project=os.environ.get("SWANLAB_PROJECT_NAME", DEFAULT_PROJECT), name=name,
+                     config=config)
+        swanlab.log({k: v for k, v in numbers.items() if isinstance(v, (int, float))})
+        for table, (columns, rows) in tables.items():
+            swanlab.log({table: swanlab.echarts.Table().add(columns, rows)})
         swanlab.finish()
     except Exception as e:  # tracking must never fail the stage
-        log.warning("SwanLab logging of %s %s skipped (%s: %s)", model_key, variant,
-                    type(e).__name__, e)
+        log.warning("SwanLab logging of %s skipped (%s: %s)", name, type(e).__name__, e)
