@@ -7,6 +7,7 @@ import pytest
 from benchmarks.generate_speed import pays_after
 from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
+from benchmarks.real_run_needs import needs
 from toolcall.splitting import near_duplicate_groups
 
 
@@ -42,3 +43,13 @@ def test_the_scaling_set_plants_near_copies_and_nothing_else():
     strangers = [c["id"] for c in conversations if "~" not in c["id"] and c["id"] not in originals]
     sizes = {g: list(group.values()).count(g) for g in set(group.values())}
     assert sum(sizes[group[name]] > 1 for name in strangers) <= 0.05 * len(strangers)
+
+
+@pytest.mark.parametrize("key, published", [("glm4-9b", 9.40e9), ("qwen2_5-7b", 7.62e9)])
+def test_the_real_run_arithmetic_counts_the_published_parameters(key, published):
+    """The shapes it computes from give the model cards' sizes (GLM-4-9B: 9.4B; Qwen2.5-7B:
+    7.61B, 7.62B with its untied output layer)."""
+    found = needs(key)
+    assert found["parameters"] == pytest.approx(published, rel=0.005)
+    assert found["weights_gb"] == pytest.approx(found["parameters"] * 2 / 1e9)
+    assert 0 < found["lora_trainable"] < 0.01 * found["parameters"]
