@@ -148,14 +148,14 @@ def compare_runs(results: dict, params: Params) -> list[Comparison]:
     return comparisons
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.3f}"
+def _signed(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value + 0.0:+.{digits}f}"  # + 0.0: never "-0.000"
 
 
 def _difference(found: dict) -> str:
     if found["low"] is None:
         return _signed(found["difference"])
-    return f"{_signed(found['difference'])} [{found['low']:+.2f}, {found['high']:+.2f}]"
+    return f"{_signed(found['difference'])} [{_signed(found['low'], 2)}, {_signed(found['high'], 2)}]"
 
 
 def verdict_table(comparisons: list[Comparison]) -> Table:
@@ -191,7 +191,7 @@ def verdict_sentence(results: dict, comparisons: list[Comparison]) -> str:
     found = comparison.metrics["tool_score"]
     sign = 1 if comparison.a[0] == best else -1
     low, high = (None, None) if found["low"] is None else sorted((sign * found["low"], sign * found["high"]))
-    interval = "" if low is None else f" [{low:+.2f}, {high:+.2f}]"
+    interval = "" if low is None else f" [{_signed(low, 2)}, {_signed(high, 2)}]"
     difference = _signed(None if found["difference"] is None else sign * found["difference"])
     evidence = (f"tool_score {score} vs {_cell(results[runner_up]['tuned'].get('tool_score'))}, "
                 f"difference {difference}{interval} over {found['conversations']} paired test "
