@@ -6,9 +6,10 @@ comparison stages (run in test_pipeline.py) would double this module's time and 
 to what the diffs show."""
 
 import json
+import shlex
 
 import pytest
-from conftest import dvc_project, tiny_params
+from conftest import ROOT, dvc_project, tiny_params
 from conftest import run_command as run
 
 from toolcall.layout import RESULTS
@@ -48,3 +49,17 @@ def test_metrics_diff_lines_the_models_up_key_by_key(experiments):
         assert {"old", "new"} <= set(scores["decision_f1"])
     shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], root, env)
     assert "glm" in shown and "qwen" in shown and "tool_score" in shown
+
+
+def test_the_readmes_exp_show_filter_shows_the_comparison_in_a_terminal(experiments):
+    """The README's `dvc exp show` line, run as written: both experiments' tuned tool_score and
+    decision_f1, and nothing wider than 120 columns."""
+    root, env = experiments
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("dvc exp show --no-pager --drop"))
+    shown = run(shlex.split(line), root, {**env, "COLUMNS": "120"})
+    rows = [row for row in shown.splitlines() if row.strip()]
+    assert any("[glm]" in row for row in rows) and any("[qwen]" in row for row in rows), shown
+    assert "tuned.json:tool_score" in shown and "tuned.json:decision_f1" in shown
+    assert "lora" not in shown and "dataset" not in shown  # no params columns
+    assert max(len(row) for row in rows) <= 120, shown
