@@ -43,8 +43,9 @@ from toolcall.metrics import (
 from toolcall.params import Params, load_params
 from toolcall.report import Table, html_page, svg_grouped_bars, svg_lines, to_html_table, to_markdown
 
-DIAGNOSTICS = ["hit_token_limit_rate", "format_valid_rate", "call_name_accuracy", "call_lenient_match",
-               "arg_value_f1", "hallucinated_function_rate", "conversation_success_rate"]
+DIAGNOSTICS = ["fabricated_observation_rate", "hit_token_limit_rate", "format_valid_rate",
+               "call_name_accuracy", "call_lenient_match", "arg_value_f1", "hallucinated_function_rate",
+               "conversation_success_rate"]
 FAILED_TURNS_SHOWN = 5  # per tuned model in the HTML report
 
 

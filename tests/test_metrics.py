@@ -253,3 +253,18 @@ def test_paired_difference_is_over_the_turns_both_runs_judged():
     a[0]["exact_strict"] = False  # only in c0, which b lacks
     found = paired_differences(a, b, samples=50, seed=0, metric_names=["call_exact_match"])
     assert found["call_exact_match"]["difference"] == 0 and found["call_exact_match"]["conversations"] == 9
+
+
+def test_an_invented_tool_result_is_never_a_right_answer():
+    """After a tool result the model should answer; writing a `<tool_response>` block instead
+    invents the tool's output: fabricated_observation, wrong for no-call and decision metrics
+    alike (it counted as a correct no-call before)."""
+    samples = [s for s in _samples("qwen2.5", n=80) if s["stratum"] == "nocall_after_obs"]
+    invented = get_parser("qwen2.5")('<tool_response>\n{"temperature": 3}\n</tool_response>',
+                                     samples[0]["tools"])
+    metrics = aggregate(_judge(samples, [invented for _ in samples]))
+    assert metrics["errors_fabricated_observation"] == len(samples) > 0
+    assert metrics["no_call_accuracy_nocall_after_obs"] == 0.0
+    assert metrics["decision_accuracy"] == 0.0 and metrics["fabricated_observation_rate"] == 1.0
+    gold = aggregate(_judge(samples, [_gold_output(s) for s in samples]))
+    assert gold["no_call_accuracy_nocall_after_obs"] == 1.0 and gold["fabricated_observation_rate"] == 0

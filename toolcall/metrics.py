@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 
 from toolcall.families import Family
 from toolcall.parsers import get_parser
-from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
+from toolcall.parsing import CALLS, FABRICATED, MALFORMED, ParsedTurn
 from toolcall.schema import call_violations, drop_nulls, function_of
 from toolcall.text import normalize_text
 from toolcall.turns import STRATA, turn_key
@@ -168,6 +168,8 @@ def schema_valid(call: dict, tools: list[dict]) -> bool:
 
 def error_type(stratum: str, parsed: ParsedTurn, gold_calls: list[dict]) -> str:
     """The first thing wrong with a turn, or `correct`."""
+    if parsed.kind == FABRICATED:  # wrong in every stratum: no tool ran
+        return FABRICATED
     predicted_call = parsed.kind in (CALLS, MALFORMED)
     if stratum != "call":
         return "spurious_call" if predicted_call else "correct"
@@ -210,6 +212,7 @@ def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
     return {
         "stratum": sample["stratum"],
         "predicted_call": parsed.kind in (CALLS, MALFORMED),
+        "fabricated": parsed.kind == FABRICATED,
         "format_valid": parsed.format_valid,
         "n_pred_calls": len(parsed.calls),
         "hallucinated": any(c["name"] not in offered for c in parsed.calls),
@@ -251,6 +254,11 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _right_without_call(turn: dict) -> bool:
+    """A turn that needed no call made none, and did not invent a tool's output instead."""
+    return not turn["predicted_call"] and not turn["fabricated"]
+
+
 def aggregate(turns: list[dict]) -> dict:
     """Flat metrics over judged turns (each from `score_turn`, plus `conversation_id`)."""
     by_stratum = defaultdict(list)
@@ -264,23 +272,27 @@ def aggregate(turns: list[dict]) -> dict:
 
     m["call_exact_match"] = _rate(sum(t["exact_strict"] for t in calls), len(calls))
     nct = by_stratum["nocall_with_tools"]
-    m["no_call_accuracy_with_tools"] = _rate(sum(not t["predicted_call"] for t in nct), len(nct))
+    m["no_call_accuracy_with_tools"] = _rate(sum(_right_without_call(t) for t in nct), len(nct))
     # The harmonic mean: a model that never calls (or always calls) scores 0, not 0.5.
     exact, abstain = m["call_exact_match"], m["no_call_accuracy_with_tools"]
     m["tool_score"] = (None if exact is None or abstain is None
                        else _rate(2 * exact * abstain, exact + abstain) or 0.0)
 
+    # An invented tool result is a wrong decision either way: a false positive where no call
+    # was needed (it acts as if a tool ran), a false negative where one was (none was made).
     tp = sum(t["predicted_call"] and t["stratum"] == "call" for t in turns)
-    fp = sum(t["predicted_call"] and t["stratum"] != "call" for t in turns)
+    fp = sum((t["predicted_call"] or t["fabricated"]) and t["stratum"] != "call" for t in turns)
     fn = sum(not t["predicted_call"] and t["stratum"] == "call" for t in turns)
     m["decision_precision"] = _rate(tp, tp + fp)
     m["decision_recall"] = _rate(tp, tp + fn)
     m["decision_f1"] = _rate(2 * tp, 2 * tp + fp + fn)
     m["decision_accuracy"] = _rate(
-        sum(t["predicted_call"] == (t["stratum"] == "call") for t in turns), len(turns))
+        sum(t["predicted_call"] == (t["stratum"] == "call") and not t["fabricated"] for t in turns),
+        len(turns))
     for s in STRATA[1:]:
         group = by_stratum[s]
-        m[f"no_call_accuracy_{s}"] = _rate(sum(not t["predicted_call"] for t in group), len(group))
+        m[f"no_call_accuracy_{s}"] = _rate(sum(_right_without_call(t) for t in group), len(group))
+    m["fabricated_observation_rate"] = _rate(sum(t["fabricated"] for t in turns), len(turns))
 
     attempted = [t for t in turns if t["predicted_call"]]
     m["predicted_call_turns"] = len(attempted)
@@ -322,9 +334,9 @@ def aggregate(turns: list[dict]) -> dict:
 
 
 ERROR_TYPES = ["missed_call", "spurious_call", "wrong_name", "missing_arg", "extra_arg",
-               "value_mismatch", "type_mismatch", "malformed"]
+               "value_mismatch", "type_mismatch", "malformed", FABRICATED]
 
-LOWER_IS_BETTER = {"hit_token_limit_rate", "hallucinated_function_rate"}
+LOWER_IS_BETTER = {"hit_token_limit_rate", "hallucinated_function_rate", "fabricated_observation_rate"}
 
 # One line per metric and error type the reports show (docs/evaluation.md has the rules).
 DEFINITIONS = {
@@ -339,6 +351,7 @@ DEFINITIONS = {
     "arg_value_f1": "argument values right, F1 over the gold and predicted arguments",
     "hallucinated_function_rate": "turns with calls that name a tool not offered",
     "conversation_success_rate": "conversations with every assistant turn right",
+    "fabricated_observation_rate": "turns where the model wrote a tool's result itself (never right)",
     "missed_call": "a call was needed, the model wrote text",
     "spurious_call": "no call was needed, the model called",
     "wrong_name": "the call names another function",
@@ -347,6 +360,7 @@ DEFINITIONS = {
     "value_mismatch": "an argument's value differs",
     "type_mismatch": "an argument's value has another JSON type",
     "malformed": "a call attempt that does not parse",
+    FABRICATED: "the model wrote the tool-result marker: it invented a tool's output",
 }
 
 

@@ -4,7 +4,10 @@ JSON helpers they share. Each family's own call syntax lives in its module
 call attempt only when it uses the family's own call marker; anything else is text, JSON in it
 included. A call attempt whose call cannot be read is `malformed`, which still counts as a
 decision to call. A call must carry its arguments as a JSON object (or a JSON string of one,
-decoded once); a call without arguments is malformed, never given `{}`. `format_valid` says
+decoded once); a call without arguments is malformed, never given `{}`. A turn without a call
+that writes the family's tool-result marker (Hermes `<tool_response>`, GLM-4 `<|observation|>`)
+invents the tool's output instead of answering: `fabricated_observation`, never a correct text
+or no-call turn. `format_valid` says
 whether the calls were written exactly in the native format; a call recovered from a sloppy
 rendering (trailing text, a missing closing tag) counts as a call but not as format-valid.
 """
@@ -14,12 +17,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-TEXT, CALLS, MALFORMED = "text", "calls", "malformed"
+TEXT, CALLS, MALFORMED, FABRICATED = "text", "calls", "malformed", "fabricated_observation"
 
 
 @dataclass
 class ParsedTurn:
-    kind: str  # text | calls | malformed
+    kind: str  # text | calls | malformed | fabricated_observation
     content: str = ""
     calls: list[dict] = field(default_factory=list)
     format_valid: bool = False

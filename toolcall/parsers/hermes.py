@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import re
 
-from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, arguments_object, first_json_value
+from toolcall.parsing import (
+    CALLS,
+    FABRICATED,
+    MALFORMED,
+    TEXT,
+    ParsedTurn,
+    arguments_object,
+    first_json_value,
+)
 
 FAMILIES = ("qwen2.5", "smollm2")  # the families whose answers this module reads
 
+OBSERVATION_MARKER = "<tool_response>"  # how a tool's result is shown to the model
 TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(</tool_call>|$)", re.DOTALL)
 
 
@@ -17,6 +26,8 @@ def parse(text: str, tools: list[dict]) -> ParsedTurn:  # noqa: ARG001 (the sign
     """`<tool_call>` blocks are calls, anything else is text; text before the first block is
     the turn's content (as vLLM's hermes parser reads Qwen)."""
     if "<tool_call>" not in text:
+        if OBSERVATION_MARKER in text:  # the tool's output, written by the model itself
+            return ParsedTurn(FABRICATED, content=text.strip())
         return ParsedTurn(TEXT, content=text.strip(), format_valid=True)
     calls, exact = [], True
     for body, closing in TOOL_CALL_BLOCK.findall(text):
