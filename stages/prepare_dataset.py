@@ -18,7 +18,13 @@ from toolcall.io import PipelineError, log, read_json, run_stage, write_json, wr
 from toolcall.layout import DATASET_METRICS, REJECTS, SOURCE_MANIFEST, TEST_SPLIT, TRAIN_SPLIT
 from toolcall.params import load_params
 from toolcall.sources import load_rows, source_name
-from toolcall.splitting import group_summary, near_duplicate_groups, split_by_group, train_neighbours
+from toolcall.splitting import (
+    group_summary,
+    near_duplicate_groups,
+    once_per_group,
+    split_by_group,
+    train_neighbours,
+)
 
 
 def clean_rows(rows: list[dict], rules: CleaningRules, seen: set[str] | None = None,
@@ -69,12 +75,16 @@ def clean_sources(sources: list[tuple[str, list[dict]]],
 
 def split_conversations(kept: list[dict], test_fraction: float, seed: int,
                         threshold: float) -> tuple[list[dict], list[dict], dict]:
-    """(train, test, stats): near-copies grouped, whole groups split at random."""
+    """(train, test, stats): near-copies grouped, whole groups split at random; a group in
+    test is evaluated once (its first conversation), so one piece of evidence is never counted
+    twice: the others are dropped, neither tested nor trained on, and counted."""
     groups = near_duplicate_groups(kept, threshold)
     train_ids, test_ids = split_by_group(groups, test_fraction, seed)
-    train, test = [kept[i] for i in train_ids], [kept[i] for i in test_ids]
+    once = once_per_group(test_ids, groups)
+    train, test = [kept[i] for i in train_ids], [kept[i] for i in once]
     stats = {"near_duplicate_similarity": threshold, **group_summary(groups),
-             **train_neighbours(test, train, threshold)}
+             **train_neighbours(test, train, threshold),
+             "test_near_copies_dropped": len(test_ids) - len(once)}
     return train, test, stats
 
 

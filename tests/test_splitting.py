@@ -120,19 +120,25 @@ def test_planted_near_copies_always_land_on_one_side():
     planted = _planted()
     filler = _refusals(60, seed=1)
     conversations = [{"id": name, **c} for name, c in planted.items()] + filler
+    counted_once = 0
     for seed in range(20):
         train, test, stats = split_conversations(conversations, 0.3, seed, THRESHOLD)
         side = {c["id"]: "test" for c in test} | {c["id"]: "train" for c in train}
         for name in ("currency", "tip", "password"):
-            assert side[name] == side[f"{name}_twin"], (seed, name)
+            pair = {side.get(name), side.get(f"{name}_twin")}
+            # both in training, or one of them in test and its twin neither tested nor trained on
+            assert pair in ({"train"}, {"test", None}), (seed, name, pair)
+            counted_once += pair == {"test", None}
         assert stats["test_with_train_near_copy"] == 0
+        assert len(train) + len(test) + stats["test_near_copies_dropped"] == len(conversations)
+    assert counted_once  # some seeds put a planted pair in test: evaluated once, not twice
 
 
 def test_requests_without_calls_have_no_similar_request_across_the_split():
     conversations = _refusals(45, seed=0)
     train, test, stats = split_conversations(conversations, 0.3, seed=4, threshold=THRESHOLD)
     assert stats["test_with_train_near_copy"] == 0
-    assert len(train) + len(test) == len(conversations) and test
+    assert len(train) + len(test) + stats["test_near_copies_dropped"] == len(conversations) and test
     closest = max(_similarity(t, r) for t in test for r in train)
     assert closest < THRESHOLD
     assert abs(stats["closest_test_train_similarity"] - closest) < 1e-4

@@ -149,6 +149,18 @@ def split_by_group(groups: list[int], test_fraction: float, seed: int) -> tuple[
     return [i for i in range(len(groups)) if i not in test_set], sorted(test)
 
 
+def once_per_group(indices: list[int], groups: list[int]) -> list[int]:
+    """The first of `indices` from each group: what the test split evaluates, so a near-copy
+    group weighs once in the point estimates and in the bootstrap."""
+    seen: set[int] = set()
+    first = []
+    for index in indices:
+        if groups[index] not in seen:
+            seen.add(groups[index])
+            first.append(index)
+    return first
+
+
 def group_summary(groups: list[int]) -> dict:
     """How many near-duplicate groups (of two or more) there are, and how big."""
     sizes: dict[int, int] = {}
