@@ -208,9 +208,16 @@ def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def _counted(metrics: dict, name: str) -> str:
+    """A rate with its evidence where it is a share of counted things: 0.400 (6/15)."""
+    numerator, denominator = metrics.get(f"{name}_numerator"), metrics.get(f"{name}_denominator")
+    text = _cell(metrics.get(name))
+    return text if numerator is None else f"{text} ({numerator}/{denominator})"
+
+
 def _interval(metrics: dict, name: str) -> str:
     low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
-    text = _cell(metrics.get(name))
+    text = _counted(metrics, name)
     return text if low is None else f"{text} [{low:.2f}, {high:.2f}]"
 
 
@@ -293,7 +300,7 @@ def build_tables(results: dict, runs: list[tuple[str, str]], settings: dict[str,
                      ["metric"] + run_names + [f"{k} gain" for k in keys], [])
     red = set()
     for i, name in enumerate(HEADLINE + DIAGNOSTICS):
-        cells = [_interval(results[k][v], name) if name in HEADLINE else _cell(results[k][v].get(name))
+        cells = [_interval(results[k][v], name) if name in HEADLINE else _counted(results[k][v], name)
                  for k, v in runs]
         gains = [_gain(results[k], name) for k in keys]
         red |= {(i, 1 + len(runs) + j) for j, g in enumerate(gains) if is_regression(name, g)}

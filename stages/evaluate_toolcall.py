@@ -111,6 +111,8 @@ def score_variant(key: str, variant: str, params: Params) -> dict:
     metrics["hit_token_limit"] = sum(r["hit_token_limit"] for r in records)
     # A tuned model that never learned its turn-ending token shows here first.
     metrics["hit_token_limit_rate"] = metrics["hit_token_limit"] / len(records) if records else None
+    metrics["hit_token_limit_rate_numerator"] = metrics["hit_token_limit"]
+    metrics["hit_token_limit_rate_denominator"] = len(records)
     scored_meta = {**meta, "scoring": {"parser": family.name, "rules": "docs/evaluation.md",
                                        "bootstrap_samples": params.evaluate.bootstrap_samples,
                                        "seed": params.seed}}

@@ -208,6 +208,21 @@ def test_tool_score_is_the_harmonic_mean_of_its_parts():
     assert 0 < exact < 1 and m["tool_score"] == pytest.approx(2 / (1 / exact + 1 / abstain))
 
 
+def test_every_shown_rate_carries_its_count():
+    """0.400 could be 6/15 or 600/1500: the rates the reports show keep their evidence, counted
+    here again from the samples."""
+    samples = _samples(n=80)
+    outputs = [_gold_output(s) if i % 3 else ParsedTurn("text", content="x")
+               for i, s in enumerate(samples)]
+    m = aggregate(_judge(samples, outputs))
+    calls = [i for i, s in enumerate(samples) if s["stratum"] == "call"]
+    assert m["call_exact_match_denominator"] == len(calls) == m["turns_call"]
+    assert m["call_exact_match_numerator"] == sum(1 for i in calls if i % 3)
+    for name in ("call_exact_match", "no_call_accuracy_with_tools", "call_name_accuracy",
+                 "format_valid_rate", "conversation_success_rate", "fabricated_observation_rate"):
+        assert m[name] == m[f"{name}_numerator"] / m[f"{name}_denominator"], name
+
+
 def _conversations(n: int, right_per_conversation) -> list[dict]:
     """Judged turns of n conversations with 3 call turns each, right_per_conversation(i) of
     them exactly right: copies of one real call turn judged right (gold) and wrong (no call)."""

@@ -79,6 +79,7 @@ def test_the_report_answers_first_and_says_what_ran(project):
         for figure in ("call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1"):
             assert re.search(rf"\| {figure} \| [a-z]|<td>{figure}</td><td>[a-z]", text), figure
         assert "glm4-9b tuned vs qwen2_5-7b tuned" in text and "glm4-9b tuned vs glm4-9b chat" in text
+        assert re.search(r"call_exact_match(</td><td>| \| )[0-9.]+ \(\d+/\d+\) \[", text)  # counts
     page = (root / "metrics" / "compare.html").read_text()
     for row in ("user asked", "tools offered", "model wrote", "parsed", "gold"):  # 3 steps: it fails
         assert f"<th>{row}</th>" in page, row

@@ -240,6 +240,13 @@ def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
 # ----------------------------------------------------------------------------- aggregate
 
 
+def _share(m: dict, name: str, numerator: int, denominator: int) -> None:
+    """A rate with its evidence: m[name], and m[name_numerator] / m[name_denominator], so a
+    report can show 0.400 (6/15) rather than a bare 0.400."""
+    m[name] = _rate(numerator, denominator)
+    m[f"{name}_numerator"], m[f"{name}_denominator"] = numerator, denominator
+
+
 def _rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
@@ -270,9 +277,9 @@ def aggregate(turns: list[dict]) -> dict:
         m[f"turns_{s}"] = len(by_stratum[s])
     m["conversations"] = len({t["conversation_id"] for t in turns})
 
-    m["call_exact_match"] = _rate(sum(t["exact_strict"] for t in calls), len(calls))
+    _share(m, "call_exact_match", sum(t["exact_strict"] for t in calls), len(calls))
     nct = by_stratum["nocall_with_tools"]
-    m["no_call_accuracy_with_tools"] = _rate(sum(_right_without_call(t) for t in nct), len(nct))
+    _share(m, "no_call_accuracy_with_tools", sum(_right_without_call(t) for t in nct), len(nct))
     # The harmonic mean: a model that never calls (or always calls) scores 0, not 0.5.
     exact, abstain = m["call_exact_match"], m["no_call_accuracy_with_tools"]
     m["tool_score"] = (None if exact is None or abstain is None
@@ -292,20 +299,19 @@ def aggregate(turns: list[dict]) -> dict:
     for s in STRATA[1:]:
         group = by_stratum[s]
         m[f"no_call_accuracy_{s}"] = _rate(sum(_right_without_call(t) for t in group), len(group))
-    m["fabricated_observation_rate"] = _rate(sum(t["fabricated"] for t in turns), len(turns))
+    _share(m, "fabricated_observation_rate", sum(t["fabricated"] for t in turns), len(turns))
 
     attempted = [t for t in turns if t["predicted_call"]]
     m["predicted_call_turns"] = len(attempted)
-    m["format_valid_rate"] = _rate(sum(t["format_valid"] for t in attempted), len(attempted))
+    _share(m, "format_valid_rate", sum(t["format_valid"] for t in attempted), len(attempted))
     with_calls = [t for t in attempted if t["n_pred_calls"]]
-    m["hallucinated_function_rate"] = _rate(sum(t["hallucinated"] for t in with_calls),
-                                            len(with_calls))
+    _share(m, "hallucinated_function_rate", sum(t["hallucinated"] for t in with_calls), len(with_calls))
     n_pred = sum(t["n_pred_calls"] for t in turns)
     n_gold = sum(t["n_gold_calls"] for t in turns)
     m["schema_valid_rate"] = _rate(sum(t["pred_schema_valid"] for t in turns), n_pred)
     m["gold_schema_valid_rate"] = _rate(sum(t["gold_schema_valid"] for t in turns), n_gold)
-    m["call_name_accuracy"] = _rate(sum(t["name_match"] for t in calls), len(calls))
-    m["call_lenient_match"] = _rate(sum(t["exact_lenient"] for t in calls), len(calls))
+    _share(m, "call_name_accuracy", sum(t["name_match"] for t in calls), len(calls))
+    _share(m, "call_lenient_match", sum(t["exact_lenient"] for t in calls), len(calls))
     m["call_soft_match"] = _rate(sum(t["exact_soft"] for t in calls), len(calls))
 
     key_tp, key_fp, key_fn, value_tp = (sum(t[k] for t in calls)
@@ -326,8 +332,8 @@ def aggregate(turns: list[dict]) -> dict:
     per_conversation = defaultdict(list)
     for t in turns:
         per_conversation[t["conversation_id"]].append(t["error_type"] == "correct")
-    m["conversation_success_rate"] = _rate(
-        sum(all(v) for v in per_conversation.values()), len(per_conversation))
+    _share(m, "conversation_success_rate", sum(all(v) for v in per_conversation.values()),
+           len(per_conversation))
     for error in ERROR_TYPES:
         m[f"errors_{error}"] = sum(t["error_type"] == error for t in turns)
     return m
