@@ -212,7 +212,7 @@ def _counted(metrics: dict, name: str) -> str:
     """A rate with its evidence where it is a share of counted things: 0.400 (6/15)."""
     numerator, denominator = metrics.get(f"{name}_numerator"), metrics.get(f"{name}_denominator")
     text = _cell(metrics.get(name))
-    return text if numerator is None else f"{text} ({numerator}/{denominator})"
+    return text if numerator is None or not denominator else f"{text} ({numerator}/{denominator})"
 
 
 def _interval(metrics: dict, name: str) -> str:
