@@ -1,5 +1,6 @@
 """The benchmarks' arithmetic (their timings are printed, never asserted)."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from benchmarks.generate_speed import pays_after
 from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
 from benchmarks.real_run_needs import needs
+from benchmarks.repro_profile import stage_times, table
 from toolcall.splitting import near_duplicate_groups
 
 
@@ -53,3 +55,13 @@ def test_the_real_run_arithmetic_counts_the_published_parameters(key, published)
     assert found["parameters"] == pytest.approx(published, rel=0.005)
     assert found["weights_gb"] == pytest.approx(found["parameters"] * 2 / 1e9)
     assert 0 < found["lora_trainable"] < 0.01 * found["parameters"]
+
+
+def test_the_repro_profile_splits_the_run_at_each_stage():
+    """Each stage lasts from its "Running stage" line to the next: every stage once, in order,
+    and together no longer than the whole run."""
+    script = "print(\"Running stage 'a':\"); print('work'); print(\"Running stage 'b@m':\")"
+    times, total = stage_times([sys.executable, "-c", script])
+    assert [name for name, _ in times] == ["a", "b@m"]
+    assert sum(seconds for _, seconds in times) <= total
+    assert table(times, total).splitlines()[-1].startswith("| all (`dvc repro -f`) |")
