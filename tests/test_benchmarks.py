@@ -8,7 +8,8 @@ import pytest
 from benchmarks.generate_speed import pays_after
 from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
-from benchmarks.real_run_needs import needs
+from benchmarks.real_run_needs import gpu_stage_times, needs
+from benchmarks.real_run_needs import main as print_real_run_needs
 from benchmarks.repro_profile import stage_times, table
 from toolcall.splitting import near_duplicate_groups
 
@@ -55,6 +56,26 @@ def test_the_real_run_arithmetic_counts_the_published_parameters(key, published)
     assert found["parameters"] == pytest.approx(published, rel=0.005)
     assert found["weights_gb"] == pytest.approx(found["parameters"] * 2 / 1e9)
     assert 0 < found["lora_trainable"] < 0.01 * found["parameters"]
+
+
+def test_the_real_run_times_are_the_measured_rates_times_the_work():
+    """Recomputed by hand from the H200 rates: 120 packed 4,096-token rows x 3 epochs at
+    6,830 tokens/s less 16% for keeping packed rows apart; 180 turns in 12 batches of 16,
+    each a 16 x 700-token prefill and 96 decode steps of 57 ms, for base and tuned."""
+    times = gpu_stage_times("glm4-9b", bfcl_questions=17)
+    assert times["finetune_s"] == pytest.approx(120 * 4096 * 3 / (6830 * 0.84))
+    batch = 0.74 * 16 / 32 + 96 * 0.057
+    assert times["generate_s"] == pytest.approx(2 * 12 * batch)
+    assert times["generate_bfcl_s"] == pytest.approx(2 * 2 * batch)  # 17 questions: 2 batches
+    assert gpu_stage_times("qwen2_5-7b", 17)["finetune_peak_gib"] is None  # never measured: said so
+
+
+def test_the_readme_shows_what_the_real_run_script_prints(capsys):
+    print_real_run_needs()
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("|"):
+            assert line in Path("README.md").read_text()
+            assert line in Path("README.zh-CN.md").read_text()
 
 
 def test_the_repro_profile_splits_the_run_at_each_stage():
