@@ -57,7 +57,8 @@ def score_generations(samples: list[dict], generations: list[dict], family: Fami
     records = []
     for generated in generations:
         sample = by_key[turn_key(generated)]
-        parsed = get_parser(family.name)(generated["output"], sample["tools"])
+        parsed = get_parser(family.name)(generated["output"], sample["tools"],
+                                         generated["stop_token"])
         records.append({**generated, "parsed": parsed.as_dict(), "gold": sample["gold"],
                         "last_user": sample["last_user"], "offered": offered_tools(sample["tools"]),
                         **score_turn(sample, parsed)})
@@ -84,7 +85,8 @@ def score_bfcl(key: str, variant: str, params: Params) -> dict:
     records = []
     for question_id, question in questions.items():
         output = generated.get(question_id)
-        parsed = get_parser(family.name)(output["output"], json.loads(question["tools"])) if output else None
+        parsed = (get_parser(family.name)(output["output"], json.loads(question["tools"]),
+                                          output["stop_token"]) if output else None)
         verdict = judge(question["category"], parsed, answers[question_id]) if parsed else "prompt_too_long"
         records.append({"id": question_id, "category": question["category"],
                         "output": output["output"] if output else None,

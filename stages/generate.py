@@ -5,7 +5,8 @@ The expensive half of the evaluation (GPU hours on the real models); the evaluat
 this writes, so changing a metric, the parser or the bootstrap never regenerates. Variants:
 the untrained base and the fine-tuned adapter (default), or, with --variants chat, the
 model's untrained chat reference. For each variant writes generations/<model>/<variant>.jsonl
-(per turn: prompt size, raw output, new tokens, whether it hit the token limit) and
+(per turn: prompt size, raw output, new tokens, whether it hit the token limit, the stop token
+that ended it) and
 <variant>.meta.json (weights, adapter, template, test split hash, the effective decoding
 settings, the turns left out because their prompt is too long).
 
@@ -118,7 +119,7 @@ def generate_share(load_generate: Callable[[], Generate], samples: list[dict],
             record = {"conversation_id": sample["conversation_id"],
                       "turn_index": sample["turn_index"], "prompt_tokens": prompt_tokens[todo[j]],
                       "new_tokens": output["new_tokens"], "hit_token_limit": not output["stopped"],
-                      "output": output["text"]}
+                      "output": output["text"], "stop_token": output["stop_token"]}
             saved.write(json.dumps(record, ensure_ascii=False) + "\n")
             saved.flush()
 

@@ -165,6 +165,18 @@ def test_chat_flags_what_the_evaluation_would_count_wrong(tuned):
     assert "does not parse in this family's format" in shown
 
 
+def test_chat_flags_a_glm_answer_that_hands_over_to_a_tool_it_never_called(tuned):
+    """GLM-4 ends a call with <|observation|> (the tool's turn) and an answer with <|user|>:
+    text ended by <|observation|> opens a tool result the model would invent."""
+    real = load_tool_model(base=tuned / "models/glm4-9b/base", family="glm4")
+    scripted = ScriptedModel(real.tokenizer, ["\n北京3度。"], "<|observation|>")
+    seen = []
+    messages = run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["glm4"]), [WEATHER_TOOL],
+                                ask=typing(["北京天气？", "/exit"], seen), show=seen.append)
+    assert "counted as fabricated_observation by the evaluation" in "".join(seen)
+    assert messages[-1] == {"role": "assistant", "content": "北京3度。"}
+
+
 @pytest.mark.parametrize("key", MODELS)
 def test_streamed_text_is_the_reply_of_the_real_standin(tuned, key, monkeypatch):
     monkeypatch.chdir(tuned)

@@ -33,8 +33,8 @@ def test_every_assistant_turn_is_one_sample_with_the_gold_history():
 
 
 def test_cut_at_stop():
-    assert cut_at_stop([5, 6, 2, 7], {2, 9}) == ([5, 6], True)
-    assert cut_at_stop([5, 6], {2}) == ([5, 6], False)
+    assert cut_at_stop([5, 6, 2, 7], {2, 9}) == ([5, 6], 2)
+    assert cut_at_stop([5, 6], {2}) == ([5, 6], None)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

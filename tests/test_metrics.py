@@ -270,13 +270,17 @@ def test_paired_difference_is_over_the_turns_both_runs_judged():
     assert found["call_exact_match"]["difference"] == 0 and found["call_exact_match"]["conversations"] == 9
 
 
-def test_an_invented_tool_result_is_never_a_right_answer():
-    """After a tool result the model should answer; writing a `<tool_response>` block instead
-    invents the tool's output: fabricated_observation, wrong for no-call and decision metrics
-    alike (it counted as a correct no-call before)."""
-    samples = [s for s in _samples("qwen2.5", n=80) if s["stratum"] == "nocall_after_obs"]
-    invented = get_parser("qwen2.5")('<tool_response>\n{"temperature": 3}\n</tool_response>',
-                                     samples[0]["tools"])
+@pytest.mark.parametrize("family, output, stop_token", [
+    ("qwen2.5", '<tool_response>\n{"temperature": 3}\n</tool_response>', "<|im_end|>"),
+    # GLM-4's tool-result marker is a stop token: text that ends there hands over to a tool
+    ("glm4", "\n北京3度。", "<|observation|>"),
+])
+def test_an_invented_tool_result_is_never_a_right_answer(family, output, stop_token):
+    """After a tool result the model should answer; writing the family's tool-result marker
+    instead invents the tool's output: fabricated_observation, wrong for no-call and decision
+    metrics alike (it counted as a correct no-call before)."""
+    samples = [s for s in _samples(family, n=80) if s["stratum"] == "nocall_after_obs"]
+    invented = get_parser(family)(output, samples[0]["tools"], stop_token)
     metrics = aggregate(_judge(samples, [invented for _ in samples]))
     assert metrics["errors_fabricated_observation"] == len(samples) > 0
     assert metrics["no_call_accuracy_nocall_after_obs"] == 0.0

@@ -17,6 +17,7 @@ import yaml
 from conftest import commit, dvc_project, tiny_params
 from conftest import run_command as run
 
+from toolcall.families import get_family
 from toolcall.layout import RESULTS, generation_file
 
 
@@ -46,8 +47,14 @@ def test_repro_writes_every_output(project):
             assert all(v is None or isinstance(v, (int, float)) for v in metrics.values())
             turns = (root / RESULTS / key / f"{variant}.turns.jsonl").read_text().splitlines()
             assert len(turns) == metrics["turns"]
-            generated = (root / generation_file(key, variant)).read_text().splitlines()
+            generated = [json.loads(line) for line in
+                         (root / generation_file(key, variant)).read_text().splitlines()]
             assert len(generated) == metrics["turns"]
+            # which stop token ended each turn, as the tokenizer names it (the GLM-4 parser
+            # needs it): one of the family's, or none when the turn ran to the token limit
+            stops = get_family(params["models"][key]["family"]).stop_tokens
+            assert all(g["stop_token"] in stops if not g["hit_token_limit"] else g["stop_token"] is None
+                       for g in generated)
         assert not list((root / "models" / key / "progress").glob("*"))
     compare = json.loads((root / "metrics" / "compare.json").read_text())
     assert "glm4-9b.tuned.tool_score" in compare and "qwen2_5-7b.gain.decision_f1" in compare

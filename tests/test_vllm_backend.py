@@ -26,6 +26,9 @@ class FakeTokenizer:
     def decode(self, ids, skip_special_tokens=False):
         return "".join(chr(i) for i in ids)
 
+    def convert_ids_to_tokens(self, token_id):
+        return f"<stop{token_id}>"
+
 
 @pytest.fixture
 def fake_vllm(monkeypatch):
@@ -75,8 +78,8 @@ def test_requests_are_greedy_token_ids_with_the_adapter(fake_vllm, tmp_path):
     assert engine["enable_lora"] and engine["max_lora_rank"] == 16
     assert engine["generation_config"] == "vllm" and engine["seed"] == 3
     # the same record shape as the transformers path: cut at the first stop token
-    assert results == {0: {"text": "hi", "new_tokens": 2, "stopped": True},
-                       1: {"text": "ok", "new_tokens": 2, "stopped": False}}
+    assert results == {0: {"text": "hi", "new_tokens": 2, "stopped": True, "stop_token": "<stop7>"},
+                       1: {"text": "ok", "new_tokens": 2, "stopped": False, "stop_token": None}}
 
 
 def test_one_engine_serves_base_and_tuned(fake_vllm, tiny_project, tmp_path, monkeypatch):
@@ -102,7 +105,7 @@ def test_one_engine_serves_base_and_tuned(fake_vllm, tiny_project, tmp_path, mon
     def generate_through(engine, tokenizer, prompts, stop_ids, max_new_tokens, adapter):
         engine.generate([], None, lora_request=adapter)  # records which adapter was asked for
         for i in range(len(prompts)):
-            yield i, {"text": "\n好", "new_tokens": 1, "stopped": True}
+            yield i, {"text": "\n好", "new_tokens": 1, "stopped": True, "stop_token": "<|user|>"}
 
     monkeypatch.setattr(generate, "generate_vllm", generate_through)
     generate.generate_variants("glm4-9b", ["base", "tuned"], load_params())

@@ -27,7 +27,7 @@ from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
 from toolcall.layout import adapter_dir, weights_dir
 from toolcall.parsers import get_parser
-from toolcall.parsing import CALLS, MALFORMED
+from toolcall.parsing import CALLS, FABRICATED, MALFORMED
 from toolcall.schema import call_violations
 
 
@@ -119,6 +119,13 @@ class _TextStreamer(BaseStreamer):
             self.shown = text
 
 
+# Answers that are not calls but that the evaluation counts wrong: the chat says why.
+FLAGGED = {MALFORMED: "a call that does not parse in this family's format: shown as text, "
+                      "counted as malformed by the evaluation",
+           FABRICATED: "the model writes the tool's result itself instead of answering: counted as "
+                       "fabricated_observation by the evaluation"}
+
+
 @torch.inference_mode()
 def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
          max_new_tokens: int = 512, on_text: Callable[[str], None] | None = None) -> dict:
@@ -134,12 +141,13 @@ def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
             input_ids).to(tool_model.model.device),
         generation_config=use_greedy(tool_model.model, greedy_config(
             max_new_tokens, stop_ids, tokenizer.pad_token_id)), streamer=streamer)
-    new_tokens, _ = cut_at_stop(output[0, input_ids.shape[1]:].tolist(), set(stop_ids))
-    parsed = get_parser(family.name)(tokenizer.decode(new_tokens, skip_special_tokens=False), tools)
+    new_tokens, stop_id = cut_at_stop(output[0, input_ids.shape[1]:].tolist(), set(stop_ids))
+    parsed = get_parser(family.name)(tokenizer.decode(new_tokens, skip_special_tokens=False), tools,
+                                     None if stop_id is None else tokenizer.convert_ids_to_tokens(stop_id))
     if parsed.kind == CALLS:
         return {"role": "assistant", "content": parsed.content, "tool_calls": parsed.calls}
-    if parsed.kind == MALFORMED:  # shown as text, and flagged: the evaluation counts it wrong
-        return {"role": "assistant", "content": parsed.content, "malformed_call": True}
+    if parsed.kind in FLAGGED:  # shown as text, and flagged: the evaluation counts it wrong
+        return {"role": "assistant", "content": parsed.content, "flag": FLAGGED[parsed.kind]}
     return {"role": "assistant", "content": parsed.content}
 
 
@@ -185,9 +193,9 @@ def run_conversation(tool_model: ToolModel, tools: list[dict], ask: Callable[[st
             show("assistant> ")
             reply = chat(tool_model, tools, messages, max_new_tokens, on_text=show)
             show("\n")
-            if reply.pop("malformed_call", False):
-                show("  ! a call that does not parse in this family's format: shown as text, "
-                     "counted as malformed by the evaluation\n")
+            flag = reply.pop("flag", None)
+            if flag:
+                show(f"  ! {flag}\n")
             messages.append(reply)
             if not reply.get("tool_calls"):
                 break

@@ -16,12 +16,12 @@ from transformers import GenerationConfig
 from toolcall.turns import turn_key
 
 
-def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], bool]:
-    """Tokens before the first stop token, and whether a stop token was produced."""
+def cut_at_stop(token_ids: list[int], stop_ids: set[int]) -> tuple[list[int], int | None]:
+    """Tokens before the first stop token, and that stop token (None: none was produced)."""
     for i, token_id in enumerate(token_ids):
         if token_id in stop_ids:
-            return token_ids[:i], True
-    return token_ids, False
+            return token_ids[:i], token_id
+    return token_ids, None
 
 
 STATIC_WIDTH_STEP = 128  # static-cache prompts are padded to a multiple: fewer shapes to compile
@@ -95,29 +95,32 @@ def generate_greedy(
     batch_size: int, desc: str = "generate", static_cache: bool = False,
 ) -> Iterator[tuple[int, dict]]:
     """Greedy continuations of `prompts`, yielded batch by batch as (prompt index, result)
-    with result = text, token count, stopped; so a caller can save each batch at once."""
+    with result = output_record's; so a caller can save each batch at once."""
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     with tqdm(total=len(prompts), desc=desc, unit="turn") as progress:
-        for i, new_tokens, stopped in generate_token_batches(
+        for i, new_tokens, stop_id in generate_token_batches(
                 model, encoded, tokenizer.pad_token_id, stop_ids, max_new_tokens, batch_size,
                 static_cache):
-            yield i, output_record(tokenizer, new_tokens, stopped)
+            yield i, output_record(tokenizer, new_tokens, stop_id)
             progress.update(1)
 
 
-def output_record(tokenizer, new_tokens: list[int], stopped: bool) -> dict:
+def output_record(tokenizer, new_tokens: list[int], stop_id: int | None) -> dict:
     """One generation as every backend reports it: text (special tokens kept, the parsers
-    need them), token count, whether a stop token ended it."""
+    need them), token count, whether a stop token ended it and which (GLM-4 ends a call with
+    <|observation|> and an answer with <|user|>: the parser needs to know which it was)."""
     return {"text": tokenizer.decode(new_tokens, skip_special_tokens=False),
-            "new_tokens": len(new_tokens), "stopped": stopped}
+            "new_tokens": len(new_tokens), "stopped": stop_id is not None,
+            "stop_token": None if stop_id is None else tokenizer.convert_ids_to_tokens(stop_id)}
 
 
 def generate_token_batches(
     model, encoded: list[list[int]], pad: int, stop_ids: list[int], max_new_tokens: int,
     batch_size: int, static_cache: bool = False,
-) -> Iterator[tuple[int, list[int], bool]]:
-    """(prompt index, new tokens before the first stop, stopped) for token-id prompts, one
-    `generate` call per batch: the generate stage's path, also what the speed benchmark times.
+) -> Iterator[tuple[int, list[int], int | None]]:
+    """(prompt index, new tokens before the first stop, the stop token's id or None) for
+    token-id prompts, one `generate` call per batch: the generate stage's path, also what the
+    speed benchmark times.
 
     Batches are sorted by prompt length and left-padded, with an attention mask (without
     one, `generate` treats pad ids in the input as real tokens and is far slower).

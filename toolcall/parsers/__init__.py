@@ -12,7 +12,8 @@ from collections.abc import Callable
 from toolcall.parsers import glm4, hermes, qwen3
 from toolcall.parsing import ParsedTurn
 
-Parser = Callable[[str, list[dict]], ParsedTurn]  # (a generated turn, the offered tools)
+# (a generated turn, the offered tools, the stop token that ended the turn or None)
+Parser = Callable[[str, list[dict], str | None], ParsedTurn]
 PARSERS: dict[str, Parser] = {family: module.parse for module in (glm4, hermes, qwen3)
                               for family in module.FAMILIES}
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
-from toolcall.parsing import CALLS, MALFORMED, TEXT, ParsedTurn, first_json_value
+from toolcall.parsing import CALLS, FABRICATED, MALFORMED, TEXT, ParsedTurn, first_json_value
 from toolcall.schema import function_of
 
 FAMILIES = ("glm4", "glm4-0414")  # the families whose answers this module reads
 
+# The tool-result role token. A call ends with it (the tool answers next); an answer ends with
+# <|user|>. Both are stop tokens, so generation cuts there and the parser is told which it was.
+OBSERVATION_MARKER = "<|observation|>"
 FUNCTION_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
 
@@ -28,11 +31,13 @@ def _call_block(block: str, offered: set[str]) -> tuple[dict | None, bool] | Non
     return {"name": name, "arguments": found[0]}, found[1] and first_line == name
 
 
-def parse(text: str, tools: list[dict]) -> ParsedTurn:
+def parse(text: str, tools: list[dict], stop_token: str | None = None) -> ParsedTurn:
     """`\\n{answer}` is text; `name\\n{json}` blocks (joined by <|assistant|>) are calls. As in
     GLM-4's own server, a first line is a function name when it names an offered tool; one that
     merely has a function name's shape counts too when a JSON object follows it: a call to a
-    function never offered (hallucinated). Prose is text (docs/evaluation.md)."""
+    function never offered (hallucinated). Prose is text (docs/evaluation.md), but prose that
+    hands over to the tool (ends with <|observation|>) opens a tool result the model would write
+    itself: fabricated_observation."""
     offered = {function_of(t)["name"] for t in tools}
     blocks = text.split("<|assistant|>")
     content, exact = "", True
@@ -40,6 +45,8 @@ def parse(text: str, tools: list[dict]) -> ParsedTurn:
         content = blocks[0].strip()
         exact = blocks[0].startswith("\n")
         if len(blocks) == 1:
+            if stop_token == OBSERVATION_MARKER:
+                return ParsedTurn(FABRICATED, content=content)
             return ParsedTurn(TEXT, content=content, format_valid=exact)
         blocks = blocks[1:]
     calls = []

@@ -22,9 +22,10 @@ OBSERVATION_MARKER = "<tool_response>"  # how a tool's result is shown to the mo
 TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(</tool_call>|$)", re.DOTALL)
 
 
-def parse(text: str, tools: list[dict]) -> ParsedTurn:  # noqa: ARG001 (the signature of every family)
+def parse(text: str, tools: list[dict], stop_token: str | None = None) -> ParsedTurn:  # noqa: ARG001 (every parser's signature)
     """`<tool_call>` blocks are calls, anything else is text; text before the first block is
-    the turn's content (as vLLM's hermes parser reads Qwen)."""
+    the turn's content (as vLLM's hermes parser reads Qwen). Hermes stop tokens end every turn
+    alike (<|im_end|>), so which one ended it says nothing here."""
     if "<tool_call>" not in text:
         if OBSERVATION_MARKER in text:  # the tool's output, written by the model itself
             return ParsedTurn(FABRICATED, content=text.strip())

@@ -13,7 +13,7 @@ FAMILIES = ("qwen3",)  # the families whose answers this module reads
 THINK_BLOCK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
 
 
-def parse(text: str, tools: list[dict]) -> ParsedTurn:
+def parse(text: str, tools: list[dict], stop_token: str | None = None) -> ParsedTurn:
     """Qwen2.5's reading of what follows a think block, if the model wrote one."""
     return hermes.parse(THINK_BLOCK.sub("", text, count=1) if text.lstrip().startswith("<think>")
-                         else text, tools)
+                         else text, tools, stop_token)
