@@ -6,9 +6,11 @@ import random
 import pytest
 from conftest import load_fixture
 
+from toolcall.bfcl_scoring import judge
 from toolcall.families import FAMILIES
-from toolcall.metrics import aggregate, replay_gold
+from toolcall.metrics import aggregate, replay_gold, score_turn
 from toolcall.parsers import get_parser
+from toolcall.schema import function_of
 from toolcall.turns import build_samples
 
 FIXTURE = load_fixture("adversarial_turns.json")
@@ -57,14 +59,29 @@ def test_hallucinated_calls_are_calls_in_both_families():
 
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
-def test_sloppy_calls_are_calls_but_not_format_valid(family):
+def test_a_repaired_call_earns_what_the_repair_policy_says_in_domain_and_on_bfcl(family):
+    """docs/evaluation.md, "Repairs": a call recovered from a sloppy rendering earns exactly what
+    an unreadable call earns (the decision to call, nothing more), in our metrics and on BFCL;
+    what was recovered is kept for a reader."""
     call = {"name": "get_weather", "arguments": {"city": "北京"}}
     exact = FAMILIES[family].assistant_text({"role": "assistant", "content": "", "tool_calls": [call]})
     # a closing tag left out, or words after the call's JSON
     sloppy = exact.removesuffix("</tool_call>") if exact.endswith("</tool_call>") else exact + " 好的"
-    parsed = get_parser(family)(sloppy, FIXTURE["tools"])
-    assert parsed.kind == "calls" and not parsed.format_valid
-    assert parsed.calls == [{"name": "get_weather", "arguments": {"city": "北京"}}]
+    parse = get_parser(family)
+    parsed = parse(sloppy, FIXTURE["tools"])
+    assert parsed.kind == "malformed" and not parsed.format_valid and parsed.calls == [call]
+    sample = {"stratum": "call", "tools": FIXTURE["tools"],
+              "gold": {"role": "assistant", "content": "", "tool_calls": [call]}}
+    unreadable = parse(exact.replace('"北京"}', '"北京"'), FIXTURE["tools"])
+    assert unreadable.kind == "malformed" and not unreadable.calls
+    assert score_turn(sample, parsed) == score_turn(sample, unreadable)
+    assert score_turn(sample, parsed)["error_type"] == "malformed"
+    assert score_turn(sample, parse(exact, FIXTURE["tools"]))["exact_strict"]  # the exact call does
+    answer = {"function": [function_of(FIXTURE["tools"][0])],
+              "ground_truth": [{"get_weather": {"city": ["北京"]}}]}
+    assert function_of(FIXTURE["tools"][0])["name"] == "get_weather"
+    assert judge("simple_python", parsed, answer) == judge("simple_python", unreadable, answer) == "malformed"
+    assert judge("simple_python", parse(exact, FIXTURE["tools"]), answer) is None
 
 
 # ----------------------------------------------------------------------------- property

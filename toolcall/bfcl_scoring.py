@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from toolcall.bfcl import CATEGORIES, LIVE_AST, NON_LIVE_AST
-from toolcall.parsing import CALLS, ParsedTurn
+from toolcall.parsing import CALLS, MALFORMED, ParsedTurn
 
 # BFCL's type names -> the Python type a JSON value must have (ast_checker's PYTHON_TYPE_MAPPING)
 PYTHON_TYPES = {"string": str, "integer": int, "float": float, "boolean": bool, "array": list,
@@ -138,8 +138,8 @@ def judge(category: str, parsed: ParsedTurn, answer: dict | None) -> str | None:
         return "spurious_call" if decoded else None
     if category == "live_relevance":
         return None if decoded else "no_call"
-    if not decoded:
-        return "no_call" if parsed.kind != CALLS else "wrong_count"
+    if not decoded:  # a malformed attempt decodes to nothing, as BFCL's decoder fails on it
+        return "malformed" if parsed.kind == MALFORMED else "no_call"
     return check_calls(category, answer["function"], decoded, answer["ground_truth"])
 
 

@@ -196,8 +196,9 @@ def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
     """Everything `aggregate` needs about one turn, as plain JSON-able values."""
     tools, gold = sample["tools"], sample["gold"]
     gold_calls = gold.get("tool_calls") or []
+    calls = parsed.calls if parsed.kind == CALLS else []  # a malformed turn's are never judged
     offered = {function_of(t)["name"] for t in tools}
-    pairs = _pair_calls(parsed.calls, gold_calls) if gold_calls else []
+    pairs = _pair_calls(calls, gold_calls) if gold_calls else []
     key_tp = key_fp = key_fn = value_tp = 0
     for p, g in pairs:
         p_args = drop_nulls(p["arguments"]) if p else {}
@@ -206,7 +207,7 @@ def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
         key_fp += len(p_args.keys() - g_args.keys())
         key_fn += len(g_args.keys() - p_args.keys())
         value_tp += sum(values_equal(p_args[k], g_args[k]) for k in p_args.keys() & g_args.keys())
-    names_right = bool(gold_calls) and Counter(c["name"] for c in parsed.calls) == Counter(
+    names_right = bool(gold_calls) and Counter(c["name"] for c in calls) == Counter(
         c["name"] for c in gold_calls)
     text_out = parsed.kind not in (CALLS, MALFORMED)
     return {
@@ -214,15 +215,15 @@ def score_turn(sample: dict, parsed: ParsedTurn) -> dict:
         "predicted_call": parsed.kind in (CALLS, MALFORMED),
         "fabricated": parsed.kind == FABRICATED,
         "format_valid": parsed.format_valid,
-        "n_pred_calls": len(parsed.calls),
-        "hallucinated": any(c["name"] not in offered for c in parsed.calls),
-        "pred_schema_valid": sum(schema_valid(c, tools) for c in parsed.calls),
+        "n_pred_calls": len(calls),
+        "hallucinated": any(c["name"] not in offered for c in calls),
+        "pred_schema_valid": sum(schema_valid(c, tools) for c in calls),
         "gold_schema_valid": sum(schema_valid(c, tools) for c in gold_calls),
         "n_gold_calls": len(gold_calls),
         "name_match": names_right,
-        "exact_strict": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, STRICT),
-        "exact_lenient": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, LENIENT),
-        "exact_soft": bool(gold_calls) and calls_equal(parsed.calls, gold_calls, SOFT),
+        "exact_strict": bool(gold_calls) and calls_equal(calls, gold_calls, STRICT),
+        "exact_lenient": bool(gold_calls) and calls_equal(calls, gold_calls, LENIENT),
+        "exact_soft": bool(gold_calls) and calls_equal(calls, gold_calls, SOFT),
         "key_tp": key_tp, "key_fp": key_fp, "key_fn": key_fn, "value_tp": value_tp,
         "missing_arg": names_right and any(
             set(drop_nulls(g["arguments"])) - set(drop_nulls(p["arguments"])) for p, g in pairs
@@ -351,7 +352,7 @@ DEFINITIONS = {
     "tool_score": "harmonic mean of the two above: 0 for a model that never (or always) calls",
     "decision_f1": "call or no call, over every turn: F1 with 'a call is needed' as positive",
     "hit_token_limit_rate": "turns cut at max_new_tokens (never ended)",
-    "format_valid_rate": "turns with a call attempt whose calls parse in the family's syntax",
+    "format_valid_rate": "call attempts written exactly in the family's format (the rest are malformed)",
     "call_name_accuracy": "turns that need a call: the right function names",
     "call_lenient_match": "as call_exact_match, with '1' = 1 and 'true' = true",
     "arg_value_f1": "argument values right, F1 over the gold and predicted arguments",

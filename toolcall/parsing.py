@@ -7,9 +7,8 @@ decision to call. A call must carry its arguments as a JSON object (or a JSON st
 decoded once); a call without arguments is malformed, never given `{}`. A turn without a call
 that writes the family's tool-result marker (Hermes `<tool_response>`, GLM-4 `<|observation|>`)
 invents the tool's output instead of answering: `fabricated_observation`, never a correct text
-or no-call turn. `format_valid` says
-whether the calls were written exactly in the native format; a call recovered from a sloppy
-rendering (trailing text, a missing closing tag) counts as a call but not as format-valid.
+or no-call turn. The repair policy, the same for every family and for BFCL (`call_turn`): only
+calls written exactly in the family's format are the turn's calls.
 """
 
 from __future__ import annotations
@@ -24,12 +23,24 @@ TEXT, CALLS, MALFORMED, FABRICATED = "text", "calls", "malformed", "fabricated_o
 class ParsedTurn:
     kind: str  # text | calls | malformed | fabricated_observation
     content: str = ""
-    calls: list[dict] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)  # malformed: what could be read, if anything
     format_valid: bool = False
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "content": self.content, "calls": self.calls,
                 "format_valid": self.format_valid}
+
+
+def call_turn(calls: list[dict], content: str, exact: bool, text: str) -> ParsedTurn:
+    """A turn of call attempts, under the repair policy (docs/evaluation.md, "Repairs"): calls
+    written exactly in the family's format are the turn's calls. Calls that could only be
+    recovered from a sloppy rendering (text after the JSON, a missing closing tag, text between
+    calls) earn what an unreadable call earns: the turn is malformed, a decision to call and
+    nothing more (no name, argument or match credit), as a strict server (vLLM, BFCL's decoder)
+    would not run them either. What was recovered stays in `calls` for a reader."""
+    if exact:
+        return ParsedTurn(CALLS, content=content, calls=calls, format_valid=True)
+    return ParsedTurn(MALFORMED, content=text, calls=calls)
 
 
 def arguments_object(value: object) -> dict | None:

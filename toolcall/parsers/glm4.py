@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from toolcall.parsing import CALLS, FABRICATED, MALFORMED, TEXT, ParsedTurn, first_json_value
+from toolcall.parsing import FABRICATED, MALFORMED, TEXT, ParsedTurn, call_turn, first_json_value
 from toolcall.schema import function_of
 
 FAMILIES = ("glm4", "glm4-0414")  # the families whose answers this module reads
@@ -28,7 +28,8 @@ def _call_block(block: str, offered: set[str]) -> tuple[dict | None, bool] | Non
     found = first_json_value(rest)
     if found is None or not isinstance(found[0], dict):
         return None, False
-    return {"name": name, "arguments": found[0]}, found[1] and first_line == name
+    # a space after the name is GLM-4-0414's template's own rendering, which GLM's server strips
+    return {"name": name, "arguments": found[0]}, found[1] and first_line.rstrip() == name
 
 
 def parse(text: str, tools: list[dict], stop_token: str | None = None) -> ParsedTurn:
@@ -56,4 +57,4 @@ def parse(text: str, tools: list[dict], stop_token: str | None = None) -> Parsed
             return ParsedTurn(MALFORMED, content=text)
         calls.append(parsed[0])
         exact = exact and parsed[1]
-    return ParsedTurn(CALLS, content=content, calls=calls, format_valid=exact)
+    return call_turn(calls, content, exact, text)

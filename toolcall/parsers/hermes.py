@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 
 from toolcall.parsing import (
-    CALLS,
     FABRICATED,
     MALFORMED,
     TEXT,
     ParsedTurn,
     arguments_object,
+    call_turn,
     first_json_value,
 )
 
@@ -42,4 +42,4 @@ def parse(text: str, tools: list[dict], stop_token: str | None = None) -> Parsed
         exact = exact and clean and bool(closing)
     content = text[:text.index("<tool_call>")].strip()
     between = TOOL_CALL_BLOCK.sub("", text[text.index("<tool_call>"):])
-    return ParsedTurn(CALLS, content=content, calls=calls, format_valid=exact and not between.strip())
+    return call_turn(calls, content, exact and not between.strip(), text)
