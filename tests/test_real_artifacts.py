@@ -19,12 +19,22 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from transformers import AutoTokenizer
 from transformers.utils.chat_template_utils import render_jinja_template
 
+from benchmarks.gold_replay import SHOWN, replay
+from stages.prepare_dataset import clean_rows
 from toolcall.encoding import encode_rendered, trained_segments
 from toolcall.families import FAMILIES, template_is_equivalent
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_json
 from toolcall.parsers import get_parser
-from toolcall.registry import BFCL_EVAL, QWEN2_5_TOKENIZER, QWEN3_TOKENIZER, XINFERENCE, fetch
+from toolcall.registry import (
+    BFCL_EVAL,
+    QWEN2_5_TOKENIZER,
+    QWEN3_TOKENIZER,
+    XINFERENCE,
+    artefact,
+    artefact_file,
+    fetch,
+)
 from toolcall.sample_data import SAMPLE_PATH
 
 QWEN = FAMILIES["qwen2.5"]
@@ -299,3 +309,18 @@ def _glm_0414_messages(messages: list[dict]) -> list[dict]:
             out.append({"role": "observation" if m["role"] == "tool" else m["role"],
                         "content": m["content"]})
     return out
+
+
+@pytest.mark.parametrize("name", ["registry:glaive_toolcall_zh_demo", "registry:glaive_toolcall_en_demo"])
+def test_gold_replay_scores_one_on_llamafactory_s_demo_files(name):
+    """LLaMA-Factory's real glaive demo rows (300 each), every kept gold turn written as the model
+    should write it and read back by each family's parser: every match and decision metric is
+    1.0 under the evaluation's rules (repairs, invented tool results) as they stand."""
+    rows = json.loads(artefact_file(artefact(name)).read_text(encoding="utf-8"))
+    kept, _, _ = clean_rows(rows, CleaningRules())
+    metrics = replay(kept)
+    for family, found in metrics.items():
+        assert found["turns_call"] > 100, family
+        for metric in SHOWN[:8] + ["text_rouge_l", "conversation_success_rate"]:
+            assert found[metric] == pytest.approx(1.0), (family, metric)
+        assert found["errors_malformed"] == found["errors_fabricated_observation"] == 0, family
