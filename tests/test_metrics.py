@@ -1,5 +1,7 @@
 """Equality rules, edge cases and sanity properties of the tool-call metrics (docs/evaluation.md)."""
 
+import random
+
 import pytest
 from conftest import WEATHER_TOOL
 
@@ -64,6 +66,28 @@ def test_text_similarity_on_chinese():
     assert 0 < rouge_l_f1("北京今天晴", "北京明天晴") < 1
     assert bleu4("今天北京天气晴朗", "今天北京天气晴朗") == pytest.approx(1.0)
     assert bleu4("完全不同", "今天北京天气晴朗") == 0.0
+
+
+def test_rouge_l_equals_the_textbook_dynamic_programme():
+    """The bit-parallel LCS against the O(n*m) table written out here, on random token lists
+    (small alphabets, so long common subsequences; empty and 64+ token lists included)."""
+    def lcs_table(a, b):
+        table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i, x in enumerate(a):
+            for j, y in enumerate(b):
+                table[i + 1][j + 1] = table[i][j] + 1 if x == y else max(table[i][j + 1], table[i + 1][j])
+        return table[-1][-1]
+
+    rng = random.Random(0)
+    for _ in range(500):
+        alphabet = "北京天气ab"[: rng.randint(1, 6)]
+        a = [rng.choice(alphabet) for _ in range(rng.randint(0, 90))]
+        b = [rng.choice(alphabet) for _ in range(rng.randint(0, 90))]
+        common = lcs_table(a, b)
+        expected = 0.0 if not common else 2 * common / (len(a) + len(b))
+        if not a or not b:
+            expected = float(a == b)
+        assert rouge_l_f1(" ".join(a), " ".join(b)) == pytest.approx(expected), (a, b)
 
 
 def _samples(family="glm4", n=60):

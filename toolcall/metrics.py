@@ -37,13 +37,19 @@ def text_tokens(text: str) -> list[str]:
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b):
-            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
+    """Length of the longest common subsequence, bit-parallel (Allison and Dix 1986, in Hyyrö's
+    form): b's positions of each token are the bits of one integer, and each token of `a`
+    updates them all at once, so a long answer costs len(a) big-integer steps, not
+    len(a) x len(b) Python steps (gold replay of a 300-row file: ~70 s -> under 1 s)."""
+    where: dict[str, int] = {}
+    for j, token in enumerate(b):
+        where[token] = where.get(token, 0) | 1 << j
+    mask = (1 << len(b)) - 1
+    v = mask  # a 0 bit at j: b[j] ends a common subsequence one longer
+    for token in a:
+        u = v & where.get(token, 0)
+        v = ((v + u) | (v - u)) & mask
+    return len(b) - v.bit_count()
 
 
 def rouge_l_f1(prediction: str, reference: str) -> float:
