@@ -1,10 +1,13 @@
 """Where the default run's time goes: `dvc repro -f` with each stage's wall time, slowest
 first, and the share of the whole. Stages run one after another, so a stage's time is from
-its "Running stage" line to the next one's (or to the end).
+its "Running stage" line to the next one's (or to the end). With --suite: where the test
+suite's time goes instead, `pytest` (as the README runs it) with its slowest fixture setups,
+mostly the whole-DAG runs that modules share.
 
     python -m benchmarks.repro_profile            # in the project root, on a quiet machine
+    python -m benchmarks.repro_profile --suite
 
-Prints a markdown table (the one in the README's Quick start).
+Prints a markdown table (the ones in the README's Quick start and Tests).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 import time
 
 STAGE = re.compile(r"Running stage '([^']+)'")
+SETUP = re.compile(r"^([0-9.]+)s setup\s+(tests/[^:]+)::")  # a --durations line
+SUITE_DONE = re.compile(r"in ([0-9.]+)s")  # "... passed ... in 256.85s (0:04:16)"
 
 
 def stage_times(command: list[str]) -> tuple[list[tuple[str, float]], float]:
@@ -43,5 +48,35 @@ def table(times: list[tuple[str, float]], total: float) -> str:
     return "\n".join(rows + [f"| all (`dvc repro -f`) | {total:.0f} | 100% |"])
 
 
+def slowest_setups(pytest_output: str) -> tuple[list[tuple[str, float]], float]:
+    """[(test module, seconds of its slowest setup)] from `pytest --durations` output, slowest
+    first, and the suite's wall time."""
+    setups: dict[str, float] = {}
+    for line in pytest_output.splitlines():
+        found = SETUP.match(line.strip())
+        if found:
+            module = found.group(2)
+            setups[module] = max(setups.get(module, 0.0), float(found.group(1)))
+    total = float(SUITE_DONE.findall(pytest_output)[-1])
+    return sorted(setups.items(), key=lambda item: -item[1]), total
+
+
+def suite_table(setups: list[tuple[str, float]], total: float) -> str:
+    rows = ["| slowest setup of | seconds |", "|---|---|"]
+    rows += [f"| `{module}` | {seconds:.0f} |" for module, seconds in setups]
+    return "\n".join(rows + [f"| whole suite (`pytest`, wall) | {total:.0f} |"])
+
+
+def main() -> None:
+    if "--suite" in sys.argv[1:]:
+        run = subprocess.run([sys.executable, "-m", "pytest", "--durations=40", "--durations-min=5"],
+                             capture_output=True, text=True)
+        if run.returncode:
+            sys.exit(run.stdout[-4000:] + "\npytest failed")
+        print(suite_table(*slowest_setups(run.stdout)))
+    else:
+        print(table(*stage_times(["dvc", "repro", "-f"])))
+
+
 if __name__ == "__main__":
-    print(table(*stage_times(["dvc", "repro", "-f"])))
+    main()

@@ -10,7 +10,7 @@ from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
 from benchmarks.real_run_needs import gpu_stage_times, needs
 from benchmarks.real_run_needs import main as print_real_run_needs
-from benchmarks.repro_profile import stage_times, table
+from benchmarks.repro_profile import slowest_setups, stage_times, suite_table, table
 from toolcall.splitting import near_duplicate_groups
 
 
@@ -86,3 +86,17 @@ def test_the_repro_profile_splits_the_run_at_each_stage():
     assert [name for name, _ in times] == ["a", "b@m"]
     assert sum(seconds for _, seconds in times) <= total
     assert table(times, total).splitlines()[-1].startswith("| all (`dvc repro -f`) |")
+
+
+def test_the_suite_profile_keeps_each_module_s_slowest_setup():
+    output = """============================= slowest 5 durations =============================
+75.01s setup    tests/test_pipeline.py::test_repro_writes_every_output
+32.91s call     tests/test_real_artifacts.py::test_gold_replay[zh]
+12.00s setup    tests/test_chat.py::test_a
+16.66s setup    tests/test_chat.py::test_b[glm4-9b]
+5.20s setup     tests/test_pipeline.py::test_other
+481 passed, 99 warnings in 256.85s (0:04:16)"""
+    setups, total = slowest_setups(output)
+    assert setups == [("tests/test_pipeline.py", 75.01), ("tests/test_chat.py", 16.66)]  # calls left out
+    assert total == 256.85
+    assert suite_table(setups, total).splitlines()[-1] == "| whole suite (`pytest`, wall) | 257 |"
