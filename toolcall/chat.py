@@ -21,7 +21,7 @@ import torch
 from transformers.generation.streamers import BaseStreamer
 
 from toolcall.checkpoints import describe_weights
-from toolcall.evaluation import cut_at_stop, greedy_config, load_causal_lm, use_greedy
+from toolcall.evaluation import cut_at_stop, greedy_config, load_causal_lm, output_record, use_greedy
 from toolcall.families import Family, get_family
 from toolcall.glaive import RowRejected, parse_tools
 from toolcall.io import PipelineError
@@ -141,9 +141,9 @@ def chat(tool_model: ToolModel, tools: list[dict], messages: list[dict],
             input_ids).to(tool_model.model.device),
         generation_config=use_greedy(tool_model.model, greedy_config(
             max_new_tokens, stop_ids, tokenizer.pad_token_id)), streamer=streamer)
-    new_tokens, stop_id = cut_at_stop(output[0, input_ids.shape[1]:].tolist(), set(stop_ids))
-    parsed = get_parser(family.name)(tokenizer.decode(new_tokens, skip_special_tokens=False), tools,
-                                     None if stop_id is None else tokenizer.convert_ids_to_tokens(stop_id))
+    generated = output_record(tokenizer, *cut_at_stop(output[0, input_ids.shape[1]:].tolist(),
+                                                      set(stop_ids)))
+    parsed = get_parser(family.name)(generated["text"], tools, generated["stop_token"])
     if parsed.kind == CALLS:
         return {"role": "assistant", "content": parsed.content, "tool_calls": parsed.calls}
     if parsed.kind in FLAGGED:  # shown as text, and flagged: the evaluation counts it wrong

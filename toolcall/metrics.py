@@ -40,7 +40,7 @@ def _lcs(a: list[str], b: list[str]) -> int:
     """Length of the longest common subsequence, bit-parallel (Allison and Dix 1986, in Hyyrö's
     form): b's positions of each token are the bits of one integer, and each token of `a`
     updates them all at once, so a long answer costs len(a) big-integer steps, not
-    len(a) x len(b) Python steps (gold replay of a 300-row file: ~70 s -> under 1 s)."""
+    len(a) x len(b) Python steps (gold replay of LLaMA-Factory's 300-row zh demo: 33 s -> 2 s)."""
     where: dict[str, int] = {}
     for j, token in enumerate(b):
         where[token] = where.get(token, 0) | 1 << j
