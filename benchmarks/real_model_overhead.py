@@ -40,7 +40,7 @@ from toolcall.glaive import CleaningRules, RowRejected, clean_row, decode_conver
 from toolcall.lengths import fit_to_length
 from toolcall.params import load_params
 from toolcall.registry import artefact, artefact_file
-from toolcall.training import lora_config, sft_config, trainer_class
+from toolcall.training import FullLogitsSFTTrainer, lora_config, sft_config
 
 CHECKPOINT = "registry:smollm2-135m-instruct-q4_1"
 ROWS = "registry:glaive_toolcall_en_demo"
@@ -79,7 +79,7 @@ def train_side_by_side(folder: Path, conversations: list[dict], max_length: int,
         args.disable_tqdm = True
         timer = StepTimer(warmup)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
-        trainer = trainer_class(lora)(model=model, args=args, processing_class=tokenizer,
+        trainer = FullLogitsSFTTrainer(model=model, args=args, processing_class=tokenizer,
                                       peft_config=lora_config(lora, format_ids),
                                       train_dataset=examples, eval_dataset=examples.select([0]),
                                       callbacks=[timer])

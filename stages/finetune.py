@@ -100,7 +100,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
 
     from toolcall.attention import require_attention  # noqa: PLC0415
     from toolcall.tracking import swanlab_callback  # noqa: PLC0415
-    from toolcall.training import lora_config, sft_config, trainer_class  # noqa: PLC0415
+    from toolcall.training import FullLogitsSFTTrainer, lora_config, sft_config  # noqa: PLC0415
 
     base_dir, out_dir, metrics_dir = weights_dir(key), adapter_dir(key), results_dir(key)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
@@ -149,7 +149,7 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
                **dataclasses.asdict(model_params), "train_in_effect": dataclasses.asdict(train_params),
                "lora_in_effect": dataclasses.asdict(lora)}
     callback = swanlab_callback(key, tracked)
-    trainer = trainer_class(lora)(
+    trainer = FullLogitsSFTTrainer(
         model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
         train_dataset=Dataset.from_list(train_examples),
         eval_dataset=Dataset.from_list(eval_examples),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.attention_speed import attend
 from benchmarks.generate_speed import pays_after
 from benchmarks.near_duplicates import kept_by_row, synthetic
 from benchmarks.prefix_sharing import reusable_tokens
@@ -100,3 +101,27 @@ def test_the_suite_profile_keeps_each_module_s_slowest_setup():
     assert setups == [("tests/test_pipeline.py", 75.01), ("tests/test_chat.py", 16.66)]  # calls left out
     assert total == 256.85
     assert suite_table(setups, total).splitlines()[-1] == "| whole suite (`pytest`, wall) | 257 |"
+
+
+def test_both_attention_paths_the_benchmark_times_compute_the_same_attention():
+    """The 4-D path (the stand-ins' own) and the 3-D one agree, values and gradients, so the
+    benchmark compares speed only; and both are causal: a later token never changes an
+    earlier output."""
+    import torch
+
+    torch.manual_seed(0)
+    inputs = [torch.randn(37, 4, 8, requires_grad=True) for _ in range(3)]
+    outputs, grads = [], []
+    for four_d in (False, True):
+        out = attend(*inputs, four_d)
+        out.square().sum().backward()
+        outputs.append(out.detach())
+        grads.append([t.grad.clone() for t in inputs])
+        for t in inputs:
+            t.grad = None
+    torch.testing.assert_close(outputs[0], outputs[1])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+    changed = [t.detach().clone() for t in inputs]
+    changed[1][-1] += 1.0  # the last key
+    assert torch.equal(attend(*changed, True)[:-1], outputs[1][:-1])
