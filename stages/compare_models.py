@@ -198,6 +198,8 @@ def verdict_sentence(results: dict, comparisons: list[Comparison]) -> str:
                 f"difference {difference}{interval} over {found['conversations']} paired test "
                 "conversations")
     if found["verdict"] == NO_DIFFERENCE:
+        if found["difference"] == 0:  # no leader to name: max() picked the first of equals
+            return f"No detectable difference between the tuned models: they tie ({evidence})."
         return (f"No detectable difference between the tuned models: {best} leads ({evidence}), "
                 "but the interval includes 0.")
     return f"{best} calls tools better than {runner_up} after fine-tuning ({evidence})."
