@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import commit, dvc_project, tiny_params
+from conftest import ROOT, commit, dvc_project, tiny_params
 from conftest import run_command as run
 
 from toolcall.families import get_family
@@ -153,27 +153,93 @@ def test_second_repro_reruns_nothing(project):
     root, env, _ = project
     status = run(["dvc", "status", "--json"], root, env)
     assert json.loads(status) == _always_changed()
-    assert _would_run(root, env) == ALWAYS_RUN
+    assert _would_run(root, env) == ALWAYS_RUN == _stale(root)  # the command and the API agree
 
 
-@pytest.mark.parametrize("edited", ["toolcall/metrics.py", "toolcall/parsing.py",
-                                    "toolcall/parsers/glm4.py", "toolcall/parsers/hermes.py"])
-def test_a_scoring_change_never_regenerates(project, edited):
-    """A parser (any family's), the shared parsing rules or a metric: only scoring and the
-    comparison rerun, never training or generation."""
-    root, env, _ = project
+# What an edit of one file reruns in a finished run: the stages whose dependencies change
+# (`dvc repro --dry` runs these and, if their outputs change, what follows), besides the
+# moment-long ALWAYS_RUN, with each model's stage written once as `stage@M`. The README's table
+# "What an edit reruns" is this dict (test_the_readme_states_what_each_edit_reruns).
+SCORING = {"evaluate-toolcall@M", "evaluate-toolcall-chat-reference@M", "evaluate-bfcl@M",
+           "evaluate-bfcl-chat-reference@M", "compare-models"}
+GENERATION = {"generate@M", "generate-chat-reference@M", "generate-bfcl@M",
+              "generate-bfcl-chat-reference@M"}
+STANDINS = {"fetch-weights@M", "fetch-chat-reference@M"}
+EVERY_STAGE = ({"check-params", "prepare-dataset", "prepare-bfcl", "finetune@M"} | STANDINS
+               | GENERATION | SCORING)
+RERUNS = {
+    "toolcall/report.py": {"compare-models"},
+    "toolcall/metrics.py": SCORING,
+    "toolcall/parsing.py": SCORING,
+    "toolcall/parsers/glm4.py": SCORING,
+    "toolcall/parsers/hermes.py": SCORING,
+    "toolcall/bfcl_scoring.py": SCORING,
+    "toolcall/evaluation.py": GENERATION,
+    "toolcall/bfcl.py": {"check-params", "prepare-bfcl"} | GENERATION | SCORING,
+    "toolcall/standins.py": STANDINS,
+    "toolcall/sample_data.py": STANDINS,
+    "toolcall/families/glm4.py": EVERY_STAGE,
+    "toolcall/families/qwen2_5.py": EVERY_STAGE,
+    "toolcall/io.py": EVERY_STAGE,
+    "toolcall/params.py": EVERY_STAGE,
+}
+
+
+# The README's table names each stage once, in the DAG's order; a chat reference's stage reruns
+# with its model's (checked below, so the table can leave the twins out).
+README_ORDER = ["check-params", "prepare-dataset", "fetch-weights@M", "finetune@M", "generate@M",
+                "evaluate-toolcall@M", "prepare-bfcl", "generate-bfcl@M", "evaluate-bfcl@M",
+                "compare-models"]
+CHAT_REFERENCE_TWIN = {"fetch-weights@M": "fetch-chat-reference@M",
+                       "generate@M": "generate-chat-reference@M",
+                       "evaluate-toolcall@M": "evaluate-toolcall-chat-reference@M",
+                       "generate-bfcl@M": "generate-bfcl-chat-reference@M",
+                       "evaluate-bfcl@M": "evaluate-bfcl-chat-reference@M"}
+
+
+def _readme_row(edited: str) -> str:
+    stages = RERUNS[edited]
+    shown = [name for name in README_ORDER if name in stages]
+    assert stages == set(shown) | {CHAT_REFERENCE_TWIN[n] for n in shown if n in CHAT_REFERENCE_TWIN}
+    return f"| `{edited}` | {', '.join(f'`{name}`' for name in shown)} |"
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-CN.md"])
+def test_the_readme_states_what_each_edit_reruns(readme):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith(("| `toolcall/", "| `stages/"))
+            and line.count("|") == 3]
+    assert rows == [_readme_row(edited) for edited in RERUNS]
+
+
+def _per_stage(names: set[str]) -> set[str]:
+    """`generate@glm4-9b`, `generate@qwen2_5-7b` -> `generate@M`."""
+    return {name.split("@")[0] + "@M" if "@" in name else name for name in names}
+
+
+def _stale(root) -> set[str]:
+    """The stages DVC finds changed (`dvc status`), asked in this process: the same answer as
+    the command, without the second it takes to start."""
+    from dvc.repo import Repo  # noqa: PLC0415
+
+    with Repo(str(root)) as repo:
+        return {name.rsplit(":", 1)[-1] for name in repo.status()}
+
+
+@pytest.mark.parametrize("edited", list(RERUNS))
+def test_an_edit_reruns_exactly_what_it_can_change(project, edited):
+    """One comment line added to a file of a finished run: DVC reruns the stages in RERUNS and
+    no other. A parser (any family's), the parsing rules or a metric reruns scoring and the
+    comparison only, never training or generation."""
+    root, _, _ = project
     path = root / edited
     original = path.read_text(encoding="utf-8")
     path.write_text(original + "\n# a changed line\n", encoding="utf-8")
     try:
-        would_run = _would_run(root, env)
+        stale = _stale(root)
     finally:
         path.write_text(original, encoding="utf-8")
-    assert would_run == ALWAYS_RUN | {"evaluate-toolcall@glm4-9b", "evaluate-toolcall@qwen2_5-7b",
-                                      "evaluate-toolcall-chat-reference@glm4-9b",
-                                      "evaluate-bfcl@glm4-9b", "evaluate-bfcl@qwen2_5-7b",
-                                      "evaluate-bfcl-chat-reference@glm4-9b",
-                                      "compare-models"}
+    assert _per_stage(stale - ALWAYS_RUN) == RERUNS[edited]
 
 
 def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):
