@@ -1,11 +1,13 @@
 """Where the default run's time goes: `dvc repro -f` with each stage's wall time, slowest
 first, and the share of the whole. Stages run one after another, so a stage's time is from
-its "Running stage" line to the next one's (or to the end). With --suite: where the test
+its "Running stage" line to the next one's (or to the end); with --experiment, the same for one of
+configs/experiments/ (its `dvc exp run`, every stage forced). With --suite: where the test
 suite's time goes instead, `pytest` (as the README runs it) with its slowest fixture setups,
 mostly the whole-DAG runs that modules share.
 
     python -m benchmarks.repro_profile            # in the project root, on a quiet machine
     python -m benchmarks.repro_profile --suite
+    python -m benchmarks.repro_profile --experiment smollm2-glaive-en   # configs/experiments/<name>.sh -f
 
 Prints a markdown table (the ones in the README's Quick start and Tests).
 """
@@ -41,11 +43,11 @@ def stage_times(command: list[str]) -> tuple[list[tuple[str, float]], float]:
     return [(name, end - start) for (name, start), end in zip(marks, ends, strict=True)], total
 
 
-def table(times: list[tuple[str, float]], total: float) -> str:
+def table(times: list[tuple[str, float]], total: float, command: str = "dvc repro -f") -> str:
     rows = ["| stage | seconds | share |", "|---|---|---|"]
     rows += [f"| `{name}` | {seconds:.0f} | {seconds / total:.0%} |"
              for name, seconds in sorted(times, key=lambda t: -t[1])]
-    return "\n".join(rows + [f"| all (`dvc repro -f`) | {total:.0f} | 100% |"])
+    return "\n".join(rows + [f"| all (`{command}`) | {total:.0f} | 100% |"])
 
 
 def slowest_setups(pytest_output: str) -> tuple[list[tuple[str, float]], float]:
@@ -74,6 +76,9 @@ def main() -> None:
         if run.returncode:
             sys.exit(run.stdout[-4000:] + "\npytest failed")
         print(suite_table(*slowest_setups(run.stdout)))
+    elif "--experiment" in sys.argv[1:]:
+        script = f"configs/experiments/{sys.argv[sys.argv.index('--experiment') + 1]}.sh"
+        print(table(*stage_times(["sh", script, "-f"]), command=f"sh {script} -f"))
     else:
         print(table(*stage_times(["dvc", "repro", "-f"])))
 
