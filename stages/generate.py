@@ -106,7 +106,12 @@ def generate_share(load_generate: Callable[[], Generate], samples: list[dict],
     done = finished_turns(progress, run_fingerprint)
     barrier()  # every process has read the same finished turns before any writes more
     todo = [i for i in kept if turn_key(samples[i]) not in done]
-    todo = shard(sorted(todo, key=lambda i: prompt_tokens[i]), rank, world_size)
+    # whole conversations per process: their turns share one prefill (generate_token_batches)
+    conversations: dict[str, list[int]] = {}
+    for i in todo:
+        conversations.setdefault(samples[i]["conversation_id"], []).append(i)
+    by_cost = sorted(conversations.values(), key=lambda turns: max(prompt_tokens[i] for i in turns))
+    todo = [i for turns in shard(by_cost, rank, world_size) for i in turns]
     if done:
         log.info("%s: %d turns already done by an interrupted run, %d to go here", desc,
                  len(done), len(todo))

@@ -11,7 +11,7 @@ from typing import TextIO
 
 import torch
 from tqdm import tqdm
-from transformers import GenerationConfig
+from transformers import DynamicCache, GenerationConfig
 
 from toolcall.turns import turn_key
 
@@ -120,30 +120,111 @@ def generate_token_batches(
 ) -> Iterator[tuple[int, list[int], int | None]]:
     """(prompt index, new tokens before the first stop, the stop token's id or None) for
     token-id prompts, one `generate` call per batch: the generate stage's path, also what the
-    speed benchmark times.
+    speed benchmark times. Batches are left-padded, with an attention mask (without one,
+    `generate` treats pad ids in the input as real tokens and is far slower).
 
-    Batches are sorted by prompt length and left-padded, with an attention mask (without
-    one, `generate` treats pad ids in the input as real tokens and is far slower).
+    A conversation's turns share their prefill: each turn's prompt is the previous turn's
+    prompt plus its gold answer, so the KV cache of a shorter prompt is the first rows of
+    the longest one's (causal attention: a token's keys and values depend only on the tokens
+    before it). The longest prompt of each group is prefilled once and every prompt of the
+    group decodes from a cut of its cache; batches hold whole groups, shortest first, so only
+    the caches of the groups in flight are kept. On the SmolLM2 experiment's test split
+    this skips 63% of the prompt tokens (benchmarks/prefix_sharing.py).
+
     static_cache: a preallocated KV cache, which transformers compiles the decode step for
-    on a GPU (CUDA graphs). The compiled step is specialised to the cache's shape, so every
-    batch of the call gets the same one: rows = batch_size (a short last batch is filled
-    with copies of its last prompt, whose outputs are dropped) and max_cache_len = the
-    longest prompt, padded to a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise
-    each longer batch would grow the cache and compile again.
+    on a GPU (CUDA graphs), without prefix sharing; see static_cache_batches.
     """
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    if static_cache:
+        yield from static_cache_batches(model, encoded, pad, stop_ids, max_new_tokens, batch_size)
+        return
+    config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad))
     stop_set = set(stop_ids)
-    static, static_rows = {}, min(batch_size, len(encoded))
-    if static_cache and encoded:
-        static = {"cache_implementation": "static",
-                  "max_cache_len": static_width(max(map(len, encoded))) + max_new_tokens}
-    config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad, **static))
+    roots = prefix_roots(encoded)
+    groups: dict[int, list[int]] = {}
+    for i in sorted(range(len(encoded)), key=lambda i: len(encoded[i])):
+        groups.setdefault(roots[i], []).append(i)
+    order = [i for root in sorted(groups, key=lambda r: len(encoded[r])) for i in groups[root]]
+    left = {root: len(rows) for root, rows in groups.items()}
+    prefilled: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
-        width, rows = max(len(encoded[i]) for i in batch), batch
-        if static:
-            width = static_width(width)
-            rows = batch + [batch[-1]] * (static_rows - len(batch))
+        width = max(len(encoded[i]) for i in batch)
+        with torch.inference_mode():
+            for root in dict.fromkeys(roots[i] for i in batch):
+                if root not in prefilled:
+                    prefilled[root] = prefill(model, encoded[root])
+            cache = batch_cache(model, [prefilled[roots[i]] for i in batch],
+                                [len(encoded[i]) - 1 for i in batch], width - 1)
+            input_ids, attention_mask = left_pad([encoded[i] for i in batch], width, pad, model.device)
+            # generate runs only the tokens the cache lacks: each row's last prompt token
+            output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                    cache=cache, generation_config=config)
+        for i in batch:
+            left[roots[i]] -= 1
+            if not left[roots[i]]:
+                del prefilled[roots[i]]
+        for row, i in enumerate(batch):
+            yield i, *cut_at_stop(output[row, width:].tolist(), stop_set)
+
+
+def prefix_roots(encoded: list[list[int]]) -> list[int]:
+    """For each prompt, the index of the longest prompt it is a prefix of (its own index when
+    none is). In sorted order a prompt's extensions follow it directly, so one pass from
+    the end finds them."""
+    order = sorted(range(len(encoded)), key=lambda i: encoded[i])
+    roots = list(range(len(encoded)))
+    for shorter, longer in zip(reversed(order[:-1]), reversed(order[1:]), strict=True):
+        prompt = encoded[shorter]
+        if encoded[longer][:len(prompt)] == prompt:
+            roots[shorter] = roots[longer]
+    return roots
+
+
+def prefill(model, prompt: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One prompt's KV cache, (keys, values) per layer, each (1, kv heads, tokens, head dim)."""
+    output = model(input_ids=torch.tensor([prompt], device=model.device), use_cache=True,
+                   logits_to_keep=1)  # the logits are not needed: only the cache
+    if any(getattr(layer, "is_sliding", False) for layer in output.cache.layers):
+        raise ValueError("sliding-window attention keeps only the last tokens' cache, which "
+                         "prefix sharing cannot cut; set evaluate.static_cache: true")
+    return [(layer.keys, layer.values) for layer in output.cache.layers]
+
+
+def batch_cache(model, caches: list[list[tuple[torch.Tensor, torch.Tensor]]], lengths: list[int],
+                width: int) -> DynamicCache:
+    """A batch's KV cache: row r is the first lengths[r] positions of caches[r], left-padded
+    with zeros (masked out by the attention mask) to `width`."""
+    def rows(tensors: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([torch.nn.functional.pad(t[:, :, :n], (0, 0, width - n, 0))
+                          for t, n in zip(tensors, lengths, strict=True)])
+
+    layers = [(rows([c[layer][0] for c in caches]), rows([c[layer][1] for c in caches]))
+              for layer in range(len(caches[0]))]
+    return DynamicCache(ddp_cache_data=layers, config=model.config)
+
+
+def static_cache_batches(
+    model, encoded: list[list[int]], pad: int, stop_ids: list[int], max_new_tokens: int,
+    batch_size: int,
+) -> Iterator[tuple[int, list[int], int | None]]:
+    """generate_token_batches with a static cache: batches sorted by prompt length, each
+    prefilled whole. The compiled step is specialised to the cache's shape, so every batch
+    of the call gets the same one: rows = batch_size (a short last batch is filled with
+    copies of its last prompt, whose outputs are dropped) and max_cache_len = the longest
+    prompt, padded to a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise each
+    longer batch would grow the cache and compile again."""
+    if not encoded:
+        return
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    stop_set = set(stop_ids)
+    static_rows = min(batch_size, len(encoded))
+    config = use_greedy(model, greedy_config(
+        max_new_tokens, stop_ids, pad, cache_implementation="static",
+        max_cache_len=static_width(max(map(len, encoded))) + max_new_tokens))
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        width = static_width(max(len(encoded[i]) for i in batch))
+        rows = batch + [batch[-1]] * (static_rows - len(batch))
         input_ids, attention_mask = left_pad([encoded[i] for i in rows], width, pad, model.device)
         with torch.inference_mode():
             output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
