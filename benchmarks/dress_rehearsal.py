@@ -27,11 +27,13 @@ from pathlib import Path
 import torch
 import yaml
 
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.io import file_sha256, read_json
 from toolcall.params import load_params
 from toolcall.sample_data import SAMPLE_PATH
 from toolcall.standins import SHAPE_KEYS, build_config, shipped_generation_config, train_tokenizer
+
+FAMILIES = all_families()
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # what every repository "resolves" to

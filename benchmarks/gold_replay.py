@@ -17,11 +17,13 @@ import json
 from pathlib import Path
 
 from stages.prepare_dataset import clean_rows, split_conversations
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.metrics import aggregate, replay_gold
 from toolcall.params import load_params
 from toolcall.sources import read_local_rows
 from toolcall.turns import build_samples
+
+FAMILIES = all_families()
 
 SHOWN = ["call_exact_match", "no_call_accuracy_with_tools", "tool_score", "decision_f1",
          "decision_accuracy", "format_valid_rate", "call_name_accuracy", "arg_value_f1",

@@ -79,7 +79,7 @@ WEATHER_TRAINED_SPANS = {
         '{"city": "广州", "unit": "华氏度"}<|observation|>',
         "\n上海9度，广州70华氏度。<|endoftext|>",
     ],
-    "qwen2.5": [
+    "qwen2_5": [
         '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n'
         "</tool_call><|im_end|>",
         "北京3度。<|im_end|>",
@@ -90,9 +90,9 @@ WEATHER_TRAINED_SPANS = {
     ],
 }
 # The successors write their turns as their predecessors do (their prompts differ).
-WEATHER_TRAINED_SPANS["qwen3"] = WEATHER_TRAINED_SPANS["qwen2.5"]
-WEATHER_TRAINED_SPANS["glm4-0414"] = WEATHER_TRAINED_SPANS["glm4"]
-WEATHER_TRAINED_SPANS["smollm2"] = WEATHER_TRAINED_SPANS["qwen2.5"]  # Qwen2.5's format
+WEATHER_TRAINED_SPANS["qwen3"] = WEATHER_TRAINED_SPANS["qwen2_5"]
+WEATHER_TRAINED_SPANS["glm4_0414"] = WEATHER_TRAINED_SPANS["glm4"]
+WEATHER_TRAINED_SPANS["smollm2"] = WEATHER_TRAINED_SPANS["qwen2_5"]  # Qwen2.5's format
 
 
 def load_fixture(name: str):

@@ -11,9 +11,11 @@ from conftest import load_fixture
 from benchmarks.bfcl_agreement import all_cases, our_verdict
 from toolcall.bfcl import CATEGORIES, as_tool, bfcl_samples, data_file, question_conversation, read_lines
 from toolcall.bfcl_scoring import judge, summarize
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.parsers import get_parser
 from toolcall.registry import BFCL_EVAL, fetch
+
+FAMILIES = all_families()
 
 
 @cache

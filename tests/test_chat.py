@@ -13,14 +13,16 @@ from stages.export import export as export_model
 from stages.export import probe_prompt
 from stages.finetune import finetune
 from toolcall.chat import ToolModel, chat, load_tool_model, load_tools, run_conversation
-from toolcall.families import FAMILIES
-from toolcall.families.glm4 import render_call as render_glm4_call
+from toolcall.families import all_families
+from toolcall.formats.glm import render_call as render_glm4_call
 from toolcall.io import PipelineError, read_jsonl, run_stage
 from toolcall.layout import export_dir
 from toolcall.params import load_params
 from toolcall.turns import build_samples
 
-MODELS = {"glm4-9b": "glm4", "qwen2_5-7b": "qwen2.5"}
+FAMILIES = all_families()
+
+MODELS = {"glm4-9b": "glm4", "qwen2_5-7b": "qwen2_5"}
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +137,11 @@ def test_chat_loop_shows_the_call_takes_the_result_and_answers(tuned):
 
 
 def test_mock_result_answers_a_call(tuned):
-    real = load_tool_model(base=tuned / "models/qwen2_5-7b/base", family="qwen2.5")
+    real = load_tool_model(base=tuned / "models/qwen2_5-7b/base", family="qwen2_5")
     call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "上海"}}\n</tool_call>'
     scripted = ScriptedModel(real.tokenizer, [call, "好的"], "<|im_end|>")
     seen = []
-    messages = run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["qwen2.5"]),
+    messages = run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["qwen2_5"]),
                                 [WEATHER_TOOL], ask=typing(["上海？", "mock"], seen),
                                 show=seen.append)
     assert '(mock) {"status": "ok", "tool": "get_weather", "echo": {"city": "上海"}}' in "".join(seen)

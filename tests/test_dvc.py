@@ -9,6 +9,7 @@ import yaml
 from conftest import ROOT
 
 from toolcall import layout
+from toolcall.families import FAMILY_NAMES
 
 # Modules a stage imports that cannot change its outputs, with the reason.
 NOT_DEPENDENCIES = {
@@ -16,6 +17,10 @@ NOT_DEPENDENCIES = {
     "toolcall/__init__.py": "an empty package marker",
 }
 PACKAGES = ("toolcall", "stages", "benchmarks")
+# What `get_family(name)` imports: the module of the model's family, written in dvc.yaml with
+# DVC's interpolation so that each model depends on its own family's module only.
+FAMILY_MODULE = "toolcall/families/${item.family}.py"
+REGISTRY = "toolcall/families/__init__.py"  # defines get_family (imports no family itself)
 
 
 def _stages() -> dict[str, dict]:
@@ -33,9 +38,15 @@ def _module_file(module: str) -> str | None:
 
 
 def _imported_files(path: str) -> set[str]:
-    """Project modules `path` imports anywhere in it (lazy imports inside functions too)."""
+    """Project modules `path` imports anywhere in it (lazy imports inside functions too); a
+    call of get_family imports FAMILY_MODULE, which imports what any family module imports."""
+    if path == FAMILY_MODULE:
+        return set().union(*(_imported_files(f"toolcall/families/{name}.py") for name in FAMILY_NAMES))
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     found = set()
+    if path != REGISTRY and any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "get_family"
+                                for node in ast.walk(tree)):
+        found.add(FAMILY_MODULE)
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):
@@ -62,7 +73,7 @@ def needed_modules(entry: str) -> set[str]:
 
 def _listed_code(stage: dict) -> set[str]:
     """The code a stage lists: its .py files, and every .py file under a listed folder of
-    code (toolcall/families: a new family module needs no edit of dvc.yaml)."""
+    code (toolcall/formats, toolcall/parsers: a new module there needs no edit of dvc.yaml)."""
     listed = set()
     for dep in stage.get("deps", []):
         if dep.endswith(".py"):
@@ -77,9 +88,28 @@ def test_stage_depends_on_exactly_the_modules_it_imports(name):
     stage = _stages()[name]
     entry = re.search(r"python -m ([\w.]+)", stage["cmd"]).group(1)
     expected = needed_modules(entry) - set(NOT_DEPENDENCIES)
+    if FAMILY_MODULE in expected and "${item.family}" not in str(stage):
+        # A chat reference's entry names no family (its model's does, and DVC cannot look it
+        # up), so its stages depend on every family's module.
+        expected = expected - {FAMILY_MODULE} | {f"toolcall/families/{n}.py" for n in FAMILY_NAMES}
     listed = _listed_code(stage)
     assert not expected - listed, f"{name}: imported but not a dependency: {sorted(expected - listed)}"
     assert not listed - expected, f"{name}: a dependency it no longer imports: {sorted(listed - expected)}"
+
+
+def test_a_model_depends_on_its_own_family_module_only():
+    """What dvc.yaml's ${item.family} resolves to: the module get_family imports for each model
+    of params.yaml, and nothing there imports another family's module (so the deps are exact)."""
+    from toolcall.families import get_family
+    from toolcall.params import load_params
+
+    for key, model in load_params(ROOT / "params.yaml").models.items():
+        module = FAMILY_MODULE.replace("${item.family}", model.family)
+        assert (ROOT / module).is_file(), key
+        assert get_family(model.family).render.__module__.startswith("toolcall.formats"), key
+    for name in FAMILY_NAMES:
+        others = {f"toolcall/families/{n}.py" for n in FAMILY_NAMES if n != name}
+        assert not needed_modules(f"toolcall.families.{name}") & others, name
 
 
 def test_the_check_sees_a_new_import(tmp_path, monkeypatch):

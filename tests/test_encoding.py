@@ -4,8 +4,10 @@ import pytest
 from conftest import WEATHER_TRAINED_SPANS
 
 from toolcall.encoding import encode_rendered, show_mask, trained_segments
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.standins import train_tokenizer
+
+FAMILIES = all_families()
 
 
 @pytest.fixture(scope="module")

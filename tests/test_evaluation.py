@@ -14,12 +14,14 @@ from toolcall.evaluation import (
     load_causal_lm,
     prefix_roots,
 )
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_jsonl
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
 from toolcall.turns import build_samples
+
+FAMILIES = all_families()
 
 
 def _conversations(n):
@@ -29,7 +31,7 @@ def _conversations(n):
 
 def test_every_assistant_turn_is_one_sample_with_the_gold_history():
     conversations = _conversations(20)
-    samples = build_samples(conversations, FAMILIES["qwen2.5"])
+    samples = build_samples(conversations, FAMILIES["qwen2_5"])
     assistant_turns = sum(m["role"] == "assistant" for c in conversations for m in c["messages"])
     assert len(samples) == assistant_turns
     for s in samples:
@@ -92,7 +94,7 @@ def test_prefix_roots_are_the_longest_prompt_extending_each():
     assert roots[1] == roots[6]  # equal prompts share one prefill too
 
 
-@pytest.mark.parametrize(("key", "family"), [("glm4-9b", "glm4"), ("qwen2_5-7b", "qwen2.5")])
+@pytest.mark.parametrize(("key", "family"), [("glm4-9b", "glm4"), ("qwen2_5-7b", "qwen2_5")])
 def test_fast_path_gives_plain_one_by_one_tokens_on_every_test_turn(tiny_project, key, family,
                                                                    tmp_path):
     """evaluate's fast path (adapter merged, static cache, batches) against the plain one
@@ -143,7 +145,7 @@ def test_decoding_is_greedy_whatever_the_checkpoint_ships(tmp_path, recwarn, cap
     (as Qwen2.5-7B-Instruct's does) decodes exactly like one that ships nothing, silently."""
     from transformers import GenerationConfig
 
-    fam = FAMILIES["qwen2.5"]
+    fam = FAMILIES["qwen2_5"]
     conversations = _conversations(8)
     texts = [fam.render(*decode_conversation(c)).text for c in conversations]
     shape = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,

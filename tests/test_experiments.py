@@ -34,7 +34,7 @@ def test_params_diff_shows_what_differs_between_the_models(experiments):
     root, env = experiments
     params = json.loads(run(["dvc", "params", "diff", "glm", "qwen", "--json"], root, env))
     changed = params["params.yaml"]
-    assert changed["models.solo.family"] == {"old": "glm4", "new": "qwen2.5"}
+    assert changed["models.solo.family"] == {"old": "glm4", "new": "qwen2_5"}
     assert changed["models.solo.hub_id"] == {"old": "THUDM/glm-4-9b-hf", "new": "Qwen/Qwen2.5-7B"}
     assert changed["models.solo.lora.r"] == {"old": None, "new": 8}
 

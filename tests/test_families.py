@@ -8,10 +8,12 @@ import pytest
 from conftest import FIXTURES, WEATHER_TRAINED_SPANS
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from toolcall.families import FAMILIES, template_is_equivalent
-from toolcall.families.glm4 import render_call as render_glm4_call
-from toolcall.families.qwen2_5 import render_call as render_qwen_call
+from toolcall.families import all_families, template_is_equivalent
+from toolcall.formats.glm import render_call as render_glm4_call
+from toolcall.formats.chatml import render_call as render_qwen_call
 from toolcall.parsers import get_parser
+
+FAMILIES = all_families()
 
 FAMILY_NAMES = sorted(FAMILIES)
 
@@ -32,7 +34,7 @@ def test_glm4_golden_has_native_markers(weather_conversation):
 
 
 def test_qwen_golden_has_hermes_markers(weather_conversation):
-    text = FAMILIES["qwen2.5"].render(*weather_conversation).text
+    text = FAMILIES["qwen2_5"].render(*weather_conversation).text
     assert '<tools>\n{"type": "function", "function": {"name": "get_weather"' in text
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": 1}}\n' \
            "</tool_call><|im_end|>" in text
@@ -91,7 +93,7 @@ def test_round_trip_glm4(call):
 
 @pytest.mark.parametrize("call", ROUND_TRIP_CALLS)
 def test_round_trip_qwen(call):
-    parsed = get_parser("qwen2.5")(render_qwen_call(call), [{"name": call["name"]}])
+    parsed = get_parser("qwen2_5")(render_qwen_call(call), [{"name": call["name"]}])
     assert parsed.kind == "calls" and parsed.format_valid
     assert parsed.calls == [call]
 
@@ -170,8 +172,7 @@ def test_everything_else_asks_the_registry():
     from conftest import ROOT
 
     names = "|".join(re.escape(n) for n in FAMILIES)
-    modules = "|".join(p.stem for p in (ROOT / "toolcall" / "families").glob("*.py"))
-    direct = rf"toolcall\.families\.\w+|from toolcall\.families import .*\b({modules})\b"
+    direct = rf"toolcall\.families\.({names})\b|from toolcall\.families import .*\b({names})\b"
     for folder in ("stages", "benchmarks", "toolcall"):
         for path in (ROOT / folder).rglob("*.py"):
             if "families" in path.parts:
@@ -189,6 +190,22 @@ def test_every_family_has_exactly_one_parser_and_formats_never_import_parsing():
     from toolcall.parsers import PARSERS
 
     assert set(PARSERS) == set(FAMILIES)
-    for path in (ROOT / "toolcall" / "families").glob("*.py"):
+    for path in [*(ROOT / "toolcall" / "families").glob("*.py"),
+                 *(ROOT / "toolcall" / "formats").glob("*.py")]:
         text = path.read_text(encoding="utf-8")
         assert "toolcall.parsing" not in text and "toolcall.parsers" not in text, path
+
+
+def test_a_family_is_its_module_and_imports_no_other():
+    """dvc.yaml makes a model's stages depend on toolcall/families/<family>.py only, so the
+    family's name is its module's name and no family module imports another (what they share
+    lives in toolcall/formats/)."""
+    import re
+
+    from conftest import ROOT
+
+    for name, family in FAMILIES.items():
+        assert family.name == name
+        text = (ROOT / "toolcall" / "families" / f"{name}.py").read_text(encoding="utf-8")
+        others = "|".join(re.escape(n) for n in FAMILIES if n != name)
+        assert not re.search(rf"toolcall\.families(\.| import .*\b)({others})\b", text), name

@@ -10,10 +10,12 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from stages import finetune
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.params import load_params
 
-KEY, FAMILY = "qwen2_5-7b", FAMILIES["qwen2.5"]
+FAMILIES = all_families()
+
+KEY, FAMILY = "qwen2_5-7b", FAMILIES["qwen2_5"]
 
 
 def _rows(model, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -40,7 +40,7 @@ def test_every_stage_ran_its_hub_code_offline(hub_run):
     source = read_json(root / "data/prepared/source.json")["sources"]
     assert source == [{"kind": "hub", "id": DATASET, "revision": COMMIT, "commit": COMMIT}]
     for key, hub_id, family in (("glm4-9b", "THUDM/glm-4-9b-hf", "glm4"),
-                                ("qwen2_5-7b", "Qwen/Qwen2.5-7B", "qwen2.5")):
+                                ("qwen2_5-7b", "Qwen/Qwen2.5-7B", "qwen2_5")):
         manifest = read_json(root / "models" / key / "base.manifest.json")
         assert manifest == {"source": "hub", "hub_id": hub_id, "revision": COMMIT, "commit": COMMIT,
                             "family": family}

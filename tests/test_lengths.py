@@ -5,9 +5,11 @@ import json
 import pytest
 from conftest import WEATHER_TOOL
 
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.lengths import DROP, SPLIT, fit_to_length, user_turn_segments
 from toolcall.standins import train_tokenizer
+
+FAMILIES = all_families()
 
 
 def _conversation(n_exchanges, long_exchange=None):

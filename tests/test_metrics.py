@@ -5,7 +5,7 @@ import random
 import pytest
 from conftest import WEATHER_TOOL
 
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.glaive import CleaningRules, clean_row
 from toolcall.metrics import (
     LENIENT,
@@ -25,6 +25,8 @@ from toolcall.parsers import get_parser
 from toolcall.parsing import ParsedTurn
 from toolcall.sample_data import make_sample
 from toolcall.turns import build_samples
+
+FAMILIES = all_families()
 
 
 @pytest.mark.parametrize("pred, gold, strict, lenient", [

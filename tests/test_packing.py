@@ -15,13 +15,15 @@ from trl import SFTTrainer
 
 from toolcall import attention
 from toolcall.encoding import encode_rendered
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import PipelineError
 from toolcall.params import LoraParams, TrainParams
 from toolcall.sample_data import make_sample
 from toolcall.standins import build_standin
 from toolcall.training import lora_config, sft_config
+
+FAMILIES = all_families()
 
 TRAIN = TrainParams(max_length=6144, packing=True, learning_rate=1e-3, max_steps=1,
                     num_train_epochs=1, per_device_train_batch_size=1,

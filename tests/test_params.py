@@ -43,7 +43,7 @@ def test_impossible_lora_rank():
 
 def test_unknown_family():
     message = _broken(lambda d: d["models"]["glm4-9b"].update(family="llama"))
-    assert "models.glm4-9b.family" in message and "glm4" in message and "qwen2.5" in message
+    assert "models.glm4-9b.family" in message and "glm4" in message and "qwen2_5" in message
 
 
 def test_max_length_shorter_than_the_tool_prompt():

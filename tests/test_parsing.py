@@ -7,11 +7,13 @@ import pytest
 from conftest import load_fixture
 
 from toolcall.bfcl_scoring import judge
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.metrics import aggregate, replay_gold, score_turn
 from toolcall.parsers import get_parser
 from toolcall.schema import function_of
 from toolcall.turns import build_samples
+
+FAMILIES = all_families()
 
 FIXTURE = load_fixture("adversarial_turns.json")
 FAMILY_NAMES = sorted(FAMILIES)
@@ -44,7 +46,7 @@ def test_raw_outputs_parse_by_the_family_syntax(family, case):
 
 
 def test_a_call_never_gets_arguments_it_did_not_write():
-    qwen = get_parser("qwen2.5")('<tool_call>\n{"name": "get_weather"}\n</tool_call>', [])
+    qwen = get_parser("qwen2_5")('<tool_call>\n{"name": "get_weather"}\n</tool_call>', [])
     glm = get_parser("glm4")("get_weather\n", FIXTURE["tools"])
     assert qwen.kind == glm.kind == "malformed" and not qwen.calls and not glm.calls
 
@@ -52,7 +54,7 @@ def test_a_call_never_gets_arguments_it_did_not_write():
 def test_hallucinated_calls_are_calls_in_both_families():
     tools = FIXTURE["tools"]
     glm = get_parser("glm4")('book_flight\n{"to": "巴黎"}', tools)
-    qwen = get_parser("qwen2.5")(
+    qwen = get_parser("qwen2_5")(
         '<tool_call>\n{"name": "book_flight", "arguments": {"to": "巴黎"}}\n</tool_call>', tools)
     assert glm.calls == qwen.calls == [{"name": "book_flight", "arguments": {"to": "巴黎"}}]
     assert glm.format_valid and qwen.format_valid

@@ -22,7 +22,7 @@ from transformers.utils.chat_template_utils import render_jinja_template
 from benchmarks.gold_replay import SHOWN, replay
 from stages.prepare_dataset import clean_rows
 from toolcall.encoding import encode_rendered, trained_segments
-from toolcall.families import FAMILIES, template_is_equivalent
+from toolcall.families import all_families, template_is_equivalent
 from toolcall.glaive import CleaningRules, clean_row, decode_conversation
 from toolcall.io import read_json
 from toolcall.parsers import get_parser
@@ -37,7 +37,9 @@ from toolcall.registry import (
 )
 from toolcall.sample_data import SAMPLE_PATH
 
-QWEN = FAMILIES["qwen2.5"]
+FAMILIES = all_families()
+
+QWEN = FAMILIES["qwen2_5"]
 GLM = FAMILIES["glm4"]
 
 
@@ -236,7 +238,7 @@ def test_the_recorded_eos_facts_are_the_real_ids():
 # ----------------------------------------------------------------------------- the successors
 
 QWEN3 = FAMILIES["qwen3"]
-GLM_0414 = FAMILIES["glm4-0414"]
+GLM_0414 = FAMILIES["glm4_0414"]
 
 
 @cache

@@ -5,14 +5,16 @@ import pytest
 from conftest import tiny_params
 from transformers import AutoTokenizer, GenerationConfig
 
-from toolcall.families import FAMILIES
+from toolcall.families import all_families
 from toolcall.standins import build_standin
+
+FAMILIES = all_families()
 
 SHAPE = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
          "num_key_value_heads": 1, "intermediate_size": 64, "max_position_embeddings": 256}
 
 
-@pytest.mark.parametrize(("key", "family"), [("glm4-9b", "glm4"), ("qwen2_5-7b", "qwen2.5")])
+@pytest.mark.parametrize(("key", "family"), [("glm4-9b", "glm4"), ("qwen2_5-7b", "qwen2_5")])
 def test_base_standins_ship_what_the_real_bases_ship(tiny_project, key, family):
     base = tiny_project / "models" / key / "base"
     fam = FAMILIES[family]
@@ -28,7 +30,7 @@ def test_base_standins_ship_what_the_real_bases_ship(tiny_project, key, family):
 
 
 def test_qwen_chat_standin_ships_the_instruct_sampling_defaults(tmp_path):
-    fam = FAMILIES["qwen2.5"]
+    fam = FAMILIES["qwen2_5"]
     texts = [fam.render([], [{"role": "user", "content": "你好"},
                               {"role": "assistant", "content": "你好！"}]).text] * 20
     settings = {**tiny_params()["standin"], "pretrain_steps": 0}

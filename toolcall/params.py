@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML, YAMLError
 
-from toolcall.families import FAMILIES
+from toolcall.families import FAMILY_NAMES
 from toolcall.glaive import CleaningRules
 
 
@@ -183,7 +183,8 @@ class ModelParams:
     weights_from: str = "hub"
 
     def validate(self, key: str) -> None:
-        _check(self.family in FAMILIES, f"{key}.family", self.family, f"one of {sorted(FAMILIES)}")
+        _check(self.family in FAMILY_NAMES, f"{key}.family", self.family,
+               f"one of {list(FAMILY_NAMES)} (the modules of toolcall/families/)")
         _check(bool(self.weights_from), f"{key}.weights_from", self.weights_from,
                "hub, a local folder, or registry:<name>")
 

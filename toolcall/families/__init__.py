@@ -1,16 +1,22 @@
-"""The model families the pipeline knows, one module each: its chat format (renderer, assistant
-text, Jinja template, tokens), its architecture (stand-in and real shapes), and the facts its
-published checkpoints ship. `models.<m>.family` in params.yaml names one of FAMILIES. How a
-family's answers are read back is apart, in toolcall/parsers/, so that training and generation
-never depend on it.
+"""The model families the pipeline knows, one module each, toolcall/families/<name>.py: its chat
+format (renderer, assistant text, Jinja template, tokens; built on a shared format in
+toolcall/formats/), its architecture (stand-in and real shapes), and the facts its published
+checkpoints ship. `models.<m>.family` in params.yaml names one of FAMILY_NAMES, the module's
+name. How a family's answers are read back is apart, in toolcall/parsers/.
 
-Adding a family: write its module (CONTRIBUTING.md), add it below and name it in the FAMILIES of
-the parser that reads its call syntax; tests/test_families.py then runs every check on it.
+A family's module is imported only when a stage asks for it (get_family), and dvc.yaml makes a
+model's stages depend on toolcall/families/<its family>.py alone: an edit to one family's file
+reruns that family's models only. So no family module imports another.
+
+Adding a family: write its module (CONTRIBUTING.md) and name it in the FAMILIES of the parser
+that reads its call syntax; tests/test_families.py then runs every check on it.
 """
 
 from __future__ import annotations
 
-from toolcall.families import glm4, glm4_0414, qwen2_5, qwen3, smollm2
+import importlib
+import pkgutil
+
 from toolcall.families.base import (
     PROBE_MESSAGES,
     PROBE_TOOLS,
@@ -21,15 +27,21 @@ from toolcall.families.base import (
     template_is_equivalent,
 )
 
-FAMILIES: dict[str, Family] = {module.FAMILY.name: module.FAMILY
-                               for module in (glm4, qwen2_5, qwen3, glm4_0414, smollm2)}
+# Every module of this folder but base.py is a family (its name is the family's name).
+FAMILY_NAMES: tuple[str, ...] = tuple(sorted(module.name for module in pkgutil.iter_modules(__path__)
+                                             if module.name != "base"))
 
 
 def get_family(name: str) -> Family:
-    if name not in FAMILIES:
-        raise ValueError(f"unknown model family {name!r}: expected one of {sorted(FAMILIES)}")
-    return FAMILIES[name]
+    if name not in FAMILY_NAMES:
+        raise ValueError(f"unknown model family {name!r}: expected one of {list(FAMILY_NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}").FAMILY
 
 
-__all__ = ["FAMILIES", "PROBE_MESSAGES", "PROBE_TOOLS", "Architecture", "Checkpoint", "Family",
-           "Rendered", "get_family", "template_is_equivalent"]
+def all_families() -> dict[str, Family]:
+    """Every family by name (imports them all: for tests and benchmarks, never for a stage)."""
+    return {name: get_family(name) for name in FAMILY_NAMES}
+
+
+__all__ = ["FAMILY_NAMES", "PROBE_MESSAGES", "PROBE_TOOLS", "Architecture", "Checkpoint", "Family",
+           "Rendered", "all_families", "get_family", "template_is_equivalent"]

@@ -1,7 +1,7 @@
 """GLM-4-9B-0414: no base checkpoint is published at 9B (the 0414 series has a base only at 32B),
 so the chat model THUDM/GLM-4-9B-0414 is both what is fine-tuned and the chat reference.
 
-Format. GLM-4's turns and call syntax (toolcall.families.glm4: `name\\n{json}` calls joined by
+Format. GLM-4's turns and call syntax (toolcall/formats/glm.py: `name\\n{json}` calls joined by
 `<|assistant|>`, ended by `<|observation|>`; answers `\\n{text}` ended by `<|user|>`), with the
 0414 template's own system turn for the tools: `<|system|>\\n# 可用工具`, then each function as
 `## name` and its JSON indented by 4, without GLM-4-9B-chat's persona, as transformers renders
@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from toolcall.families import glm4
 from toolcall.families.base import Architecture, Checkpoint, Family
+from toolcall.formats import glm
 from toolcall.schema import function_of
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def tools_block(tools: list[dict]) -> str:
     for tool in tools:
         function = function_of(tool)
         body = json.dumps(function, indent=4, ensure_ascii=False)
-        text += f"\n## {function['name']}\n\n{body}\n{glm4.SUFFIX}"
+        text += f"\n## {function['name']}\n\n{body}\n{glm.SUFFIX}"
     return text
 
 
@@ -52,7 +52,7 @@ TOOLS_JINJA = (
     "{%- for tool in tools -%}"
     "{%- set function = tool.function if tool.function is defined else tool -%}"
     "{{- '\\n## ' + function.name + '\\n\\n' + function | tojson(indent=4) -}}"
-    "{{- '\\n" + glm4.SUFFIX + "' -}}"
+    "{{- '\\n" + glm.SUFFIX + "' -}}"
     "{%- endfor -%}"
     "{%- endif -%}"
 )
@@ -77,15 +77,15 @@ def real() -> Glm4Config:
                       eos_token_id=[151329, 151336, 151338], tie_word_embeddings=False)
 
 
-CHECKPOINT = Checkpoint("THUDM/GLM-4-9B-0414", glm4.STOP_TOKENS, "<|endoftext|>", {}, True)
+CHECKPOINT = Checkpoint("THUDM/GLM-4-9B-0414", glm.STOP_TOKENS, "<|endoftext|>", {}, True)
 
 FAMILY = Family(
-    name="glm4-0414",
-    render=glm4.renderer(tools_block, system_first=True),
-    assistant_text=glm4.assistant_text,
-    chat_template=glm4.chat_template(TOOLS_JINJA, system_first=True),
-    special_tokens=glm4.SPECIAL_TOKENS,
-    stop_tokens=glm4.STOP_TOKENS,
+    name="glm4_0414",
+    render=glm.renderer(tools_block, system_first=True),
+    assistant_text=glm.assistant_text,
+    chat_template=glm.chat_template(TOOLS_JINJA, system_first=True),
+    special_tokens=glm.SPECIAL_TOKENS,
+    stop_tokens=glm.STOP_TOKENS,
     pad_token="<|endoftext|>",
     tokenizer_prefix=["[gMASK]", "<sop>"],
     architecture=Architecture("Glm4ForCausalLM", stand_in, real),

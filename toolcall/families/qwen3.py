@@ -1,6 +1,6 @@
 """Qwen3-8B: fine-tune Qwen/Qwen3-8B-Base; Qwen/Qwen3-8B (post-trained) is the chat reference.
 
-Format. Qwen2.5's (toolcall.families.qwen2_5: ChatML, Hermes `<tool_call>` blocks, tool
+Format. ChatML (toolcall/formats/chatml.py: Hermes `<tool_call>` blocks, tool
 results as `<tool_response>` blocks in a user turn) as Qwen3's own template writes it: no
 default system prompt (no system turn at all without a system message or tools), and thinking.
 glaive's answers carry no reasoning, which is Qwen3's non-thinking mode (enable_thinking=False):
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toolcall.families import qwen2_5
+from toolcall.formats import chatml
 from toolcall.families.base import Architecture, Checkpoint, Family
 
 if TYPE_CHECKING:
@@ -54,11 +54,11 @@ def real() -> Qwen3Config:
 
 FAMILY = Family(
     name="qwen3",
-    render=qwen2_5.renderer(None, think=True),
-    assistant_text=qwen2_5.assistant_text,
-    chat_template=qwen2_5.chat_template(None, think=True),
-    special_tokens=qwen2_5.SPECIAL_TOKENS + ["<tool_response>", "</tool_response>", "<think>", "</think>"],
-    stop_tokens=qwen2_5.STOP_TOKENS,
+    render=chatml.renderer(None, think=True),
+    assistant_text=chatml.assistant_text,
+    chat_template=chatml.chat_template(None, think=True),
+    special_tokens=chatml.SPECIAL_TOKENS + ["<tool_response>", "</tool_response>", "<think>", "</think>"],
+    stop_tokens=chatml.STOP_TOKENS,
     pad_token="<|endoftext|>",
     tokenizer_prefix=[],
     architecture=Architecture("Qwen3ForCausalLM", stand_in, real),

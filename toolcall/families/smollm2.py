@@ -1,6 +1,6 @@
 """SmolLM2-135M-Instruct: a real pretrained model small enough to fine-tune on a CPU.
 
-Format. Qwen2.5's (toolcall.families.qwen2_5: ChatML, Hermes `<tool_call>` blocks, tool results
+Format. ChatML (toolcall/formats/chatml.py: Hermes `<tool_call>` blocks, tool results
 as `<tool_response>` blocks in a user turn) with SmolLM2's own default system prompt, "You are a
 helpful AI assistant named SmolLM, trained by Hugging Face", which its shipped template writes
 when a conversation has no system message. That shipped template knows nothing of tools (it
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toolcall.families import qwen2_5
+from toolcall.formats import chatml
 from toolcall.families.base import Architecture, Checkpoint, Family
 
 if TYPE_CHECKING:
@@ -53,9 +53,9 @@ INSTRUCT = Checkpoint("HuggingFaceTB/SmolLM2-135M-Instruct", ["<|im_end|>"], "<|
 
 FAMILY = Family(
     name="smollm2",
-    render=qwen2_5.renderer(DEFAULT_SYSTEM, think=False),
-    assistant_text=qwen2_5.assistant_text,
-    chat_template=qwen2_5.chat_template(DEFAULT_SYSTEM, think=False),
+    render=chatml.renderer(DEFAULT_SYSTEM, think=False),
+    assistant_text=chatml.assistant_text,
+    chat_template=chatml.chat_template(DEFAULT_SYSTEM, think=False),
     special_tokens=SPECIAL_TOKENS,
     stop_tokens=["<|im_end|>"],
     pad_token="<|im_end|>",

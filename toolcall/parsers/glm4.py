@@ -1,4 +1,4 @@
-"""Reading GLM-4's answers back (the format: toolcall/families/glm4.py): `\\n{text}` is an
+"""Reading GLM-4's answers back (the format: toolcall/formats/glm.py): `\\n{text}` is an
 answer, `name\\n{json}` blocks joined by `<|assistant|>` are calls. GLM-4-9B-0414 writes its calls
 the same way, and its template's spaced `name \\n{json}` is read too (the name is stripped)."""
 
@@ -9,7 +9,7 @@ import re
 from toolcall.parsing import FABRICATED, MALFORMED, TEXT, ParsedTurn, call_turn, first_json_value
 from toolcall.schema import function_of
 
-FAMILIES = ("glm4", "glm4-0414")  # the families whose answers this module reads
+FAMILIES = ("glm4", "glm4_0414")  # the families whose answers this module reads
 
 # The tool-result role token. A call ends with it (the tool answers next); an answer ends with
 # <|user|>. Both are stop tokens, so generation cuts there and the parser is told which it was.

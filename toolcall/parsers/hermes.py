@@ -1,6 +1,6 @@
-"""Reading Hermes-style answers back (Qwen2.5's format, toolcall/families/qwen2_5.py, and the
-families built on it): `<tool_call>` blocks are calls, anything else is text; as vLLM's hermes
-parser reads Qwen."""
+"""Reading Hermes-style answers back (ChatML with Hermes tools, toolcall/formats/chatml.py: the
+format of Qwen2.5 and SmolLM2): `<tool_call>` blocks are calls, anything else is text; as vLLM's
+hermes parser reads Qwen."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from toolcall.parsing import (
     first_json_value,
 )
 
-FAMILIES = ("qwen2.5", "smollm2")  # the families whose answers this module reads
+FAMILIES = ("qwen2_5", "smollm2")  # the families whose answers this module reads
 
 OBSERVATION_MARKER = "<tool_response>"  # how a tool's result is shown to the model
 TOOL_CALL_BLOCK = re.compile(r"<tool_call>(.*?)(</tool_call>|$)", re.DOTALL)
