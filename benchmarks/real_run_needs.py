@@ -33,7 +33,7 @@ MEASURED_ON_H200 = {
     # packed 4096-token rows, LoRA r16 on all linear layers, no gradient checkpointing: the
     # default train / lora settings. Measured with rows attending across each other; keeping
     # them apart (position ids per row, as finetune does) cost 16% on GLM-4-9B.
-    "train_tokens_per_s": {"glm4": 6830 * 0.84, "qwen2.5": 8753 * 0.84},
+    "train_tokens_per_s": {"glm4": 6830 * 0.84, "qwen2_5": 8753 * 0.84},
     "train_peak_gib": {"glm4": 73},
     # batch 32, 700-token prompts, attention mask given: prefill 0.74 s, 57 ms a decode step
     "prefill_s_per_token": 0.74 / (32 * 700),

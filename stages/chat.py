@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--model", help="a key under models: in params.yaml")
     parser.add_argument("--base", help="a checkpoint folder instead of --model")
     parser.add_argument("--adapter", help="a LoRA adapter folder to apply to --base")
-    parser.add_argument("--family", help="the template family of --base (glm4, qwen2_5, ...: the modules of toolcall/families/)")
+    parser.add_argument("--family", help="the template family of --base (glm4, qwen2_5, ...: "
+                        "the modules of toolcall/families/)")
     parser.add_argument("--tools", help="JSON list of tools (OpenAI schemas or glaive's form)")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     args = parser.parse_args()

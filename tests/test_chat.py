@@ -151,14 +151,14 @@ def test_mock_result_answers_a_call(tuned):
 def test_chat_flags_what_the_evaluation_would_count_wrong(tuned):
     """A tool that was not offered, an argument the schema refuses, a call that does not parse:
     each gets a line saying so (the evaluation's own checks), before its result is asked for."""
-    real = load_tool_model(base=tuned / "models/qwen2_5-7b/base", family="qwen2.5")
+    real = load_tool_model(base=tuned / "models/qwen2_5-7b/base", family="qwen2_5")
     assert real.weights.startswith("stand-in for Qwen/Qwen2.5-7B")
     unoffered = '<tool_call>\n{"name": "get_stock_price", "arguments": {"symbol": "AAPL"}}\n</tool_call>'
     bad_argument = '<tool_call>\n{"name": "get_weather", "arguments": {"city": 3}}\n</tool_call>'
     malformed = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北"\n</tool_call>'
     scripted = ScriptedModel(real.tokenizer, [unoffered, "好", bad_argument, "好", malformed], "<|im_end|>")
     seen = []
-    run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["qwen2.5"]), [WEATHER_TOOL],
+    run_conversation(ToolModel(scripted, real.tokenizer, FAMILIES["qwen2_5"]), [WEATHER_TOOL],
                      ask=typing(["股价？", "mock", "天气？", "mock", "再来"], seen), show=seen.append)
     shown = "".join(seen)
     assert "call_name_not_offered: the evaluation counts this call as wrong" in shown

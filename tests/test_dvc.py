@@ -39,14 +39,18 @@ def _module_file(module: str) -> str | None:
 
 def _imported_files(path: str) -> set[str]:
     """Project modules `path` imports anywhere in it (lazy imports inside functions too); a
-    call of get_family imports FAMILY_MODULE, which imports what any family module imports."""
+    call of get_family imports FAMILY_MODULE, which imports what any family module imports,
+    and a call of all_families every family's module."""
     if path == FAMILY_MODULE:
         return set().union(*(_imported_files(f"toolcall/families/{name}.py") for name in FAMILY_NAMES))
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     found = set()
-    if path != REGISTRY and any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "get_family"
-                                for node in ast.walk(tree)):
+    called = {node.func.id for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    if path != REGISTRY and "get_family" in called:
         found.add(FAMILY_MODULE)
+    if path != REGISTRY and "all_families" in called:
+        found |= {f"toolcall/families/{name}.py" for name in FAMILY_NAMES}
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):

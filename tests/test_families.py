@@ -9,8 +9,8 @@ from conftest import FIXTURES, WEATHER_TRAINED_SPANS
 from transformers.utils.chat_template_utils import render_jinja_template
 
 from toolcall.families import all_families, template_is_equivalent
-from toolcall.formats.glm import render_call as render_glm4_call
 from toolcall.formats.chatml import render_call as render_qwen_call
+from toolcall.formats.glm import render_call as render_glm4_call
 from toolcall.parsers import get_parser
 
 FAMILIES = all_families()

@@ -297,7 +297,7 @@ def test_paired_difference_is_over_the_turns_both_runs_judged():
 
 
 @pytest.mark.parametrize("family, output, stop_token", [
-    ("qwen2.5", '<tool_response>\n{"temperature": 3}\n</tool_response>', "<|im_end|>"),
+    ("qwen2_5", '<tool_response>\n{"temperature": 3}\n</tool_response>', "<|im_end|>"),
     # GLM-4's tool-result marker is a stop token: text that ends there hands over to a tool
     ("glm4", "\n北京3度。", "<|observation|>"),
 ])

@@ -168,6 +168,19 @@ GENERATION = {"generate@M", "generate-chat-reference@M", "generate-bfcl@M",
 STANDINS = {"fetch-weights@M", "fetch-chat-reference@M"}
 EVERY_STAGE = ({"check-params", "prepare-dataset", "prepare-bfcl", "finetune@M"} | STANDINS
                | GENERATION | SCORING)
+# A family's file: the chain of the models of that family, from their weights on, and every chat
+# reference's (a chat reference's stage cannot name its model's family in dvc.yaml).
+MODEL_CHAIN = ["fetch-weights", "finetune", "generate", "evaluate-toolcall", "generate-bfcl",
+               "evaluate-bfcl"]
+CHAT_REFERENCES = {"fetch-chat-reference@M", "generate-chat-reference@M",
+                   "evaluate-toolcall-chat-reference@M", "generate-bfcl-chat-reference@M",
+                   "evaluate-bfcl-chat-reference@M"}
+
+
+def _chain(model: str) -> set[str]:
+    return {f"{stage}@{model}" for stage in MODEL_CHAIN} | CHAT_REFERENCES
+
+
 RERUNS = {
     "toolcall/report.py": {"compare-models"},
     "toolcall/metrics.py": SCORING,
@@ -179,8 +192,11 @@ RERUNS = {
     "toolcall/bfcl.py": {"check-params", "prepare-bfcl"} | GENERATION | SCORING,
     "toolcall/standins.py": STANDINS,
     "toolcall/sample_data.py": STANDINS,
-    "toolcall/families/glm4.py": EVERY_STAGE,
-    "toolcall/families/qwen2_5.py": EVERY_STAGE,
+    "toolcall/families/glm4.py": _chain("glm4-9b"),
+    "toolcall/families/qwen2_5.py": _chain("qwen2_5-7b"),
+    "toolcall/formats/glm.py": _chain("M"),  # shared by GLM-4 and GLM-4-0414: in every chain
+    "toolcall/formats/chatml.py": _chain("M"),
+    "toolcall/families/base.py": EVERY_STAGE,
     "toolcall/io.py": EVERY_STAGE,
     "toolcall/params.py": EVERY_STAGE,
 }
@@ -200,8 +216,14 @@ CHAT_REFERENCE_TWIN = {"fetch-weights@M": "fetch-chat-reference@M",
 
 def _readme_row(edited: str) -> str:
     stages = RERUNS[edited]
-    shown = [name for name in README_ORDER if name in stages]
-    assert stages == set(shown) | {CHAT_REFERENCE_TWIN[n] for n in shown if n in CHAT_REFERENCE_TWIN}
+
+    def generic(name: str) -> str:  # finetune@glm4-9b -> finetune@M
+        return name.split("@")[0] + "@M" if "@" in name else name
+
+    shown = sorted((name for name in stages if generic(name) in README_ORDER),
+                   key=lambda name: README_ORDER.index(generic(name)))
+    assert stages == set(shown) | {CHAT_REFERENCE_TWIN[generic(n)] for n in shown
+                                   if generic(n) in CHAT_REFERENCE_TWIN}
     return f"| `{edited}` | {', '.join(f'`{name}`' for name in shown)} |"
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toolcall.formats import chatml
 from toolcall.families.base import Architecture, Checkpoint, Family
+from toolcall.formats import chatml
 
 if TYPE_CHECKING:
     from transformers import LlamaConfig
