@@ -16,7 +16,7 @@ from toolcall.layout import RESULTS
 
 EXPERIMENTS = {
     "glm": "{family: glm4, hub_id: THUDM/glm-4-9b-hf, revision: main}",
-    "qwen": "{family: qwen2.5, hub_id: Qwen/Qwen2.5-7B, revision: main, lora: {r: 8}}",
+    "qwen": "{family: qwen2_5, hub_id: Qwen/Qwen2.5-7B, revision: main, lora: {r: 8}}",
 }
 
 
