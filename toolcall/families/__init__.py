@@ -5,8 +5,9 @@ checkpoints ship. `models.<m>.family` in params.yaml names one of FAMILY_NAMES, 
 name. How a family's answers are read back is apart, in toolcall/parsers/.
 
 A family's module is imported only when a stage asks for it (get_family), and dvc.yaml makes a
-model's stages depend on toolcall/families/<its family>.py alone: an edit to one family's file
-reruns that family's models only. So no family module imports another.
+model's stages depend on toolcall/families/<its family>.py and on no other family's module (the
+shared formats of toolcall/formats/ and base.py are every model's): an edit to one family's
+file reruns that family's models only. So no family module imports another.
 
 Adding a family: write its module (CONTRIBUTING.md) and name it in the FAMILIES of the parser
 that reads its call syntax; tests/test_families.py then runs every check on it.
