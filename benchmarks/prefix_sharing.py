@@ -27,16 +27,11 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from toolcall.evaluation import (
-    cut_at_stop,
     generate_token_batches,
-    greedy_config,
-    left_pad,
     load_causal_lm,
     load_tokenizer,
-    use_greedy,
+    whole_prefill_batches,
 )
 from toolcall.families import get_family
 from toolcall.io import read_jsonl
@@ -71,31 +66,14 @@ def reusable_tokens(prompts: list[list[int]], conversation_ids: list[str]) -> di
             "radix_reuse_tokens": radix, "radix_reuse_share": radix / total}
 
 
-def plain_batches(model, encoded: list[list[int]], pad: int, stop_ids: list[int],
-                  max_new_tokens: int, batch_size: int) -> dict[int, list[int]]:
-    """The baseline: length-sorted left-padded batches, each prefilled whole by `generate`."""
-    config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad))
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    done = {}
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        width = max(len(encoded[i]) for i in batch)
-        input_ids, attention_mask = left_pad([encoded[i] for i in batch], width, pad, model.device)
-        with torch.inference_mode():
-            output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
-                                    generation_config=config)
-        for row, i in enumerate(batch):
-            done[i] = cut_at_stop(output[row, width:].tolist(), set(stop_ids))[0]
-    return done
-
-
 def time_both(base: Path, encoded: list[list[int]], stop_ids: list[int], pad: int,
               settings: EvaluateParams) -> dict:
     """Seconds of the plain way and the stage's way on the same prompts, same model."""
     model = load_causal_lm(base, None, None)
     started = time.perf_counter()
-    plain = plain_batches(model, encoded, pad, stop_ids, settings.max_new_tokens,
-                          settings.batch_size)
+    plain = {i: new for i, new, _ in whole_prefill_batches(
+        model, encoded, pad, stop_ids, settings.max_new_tokens, settings.batch_size,
+        static_cache=False)}
     plain_s = time.perf_counter() - started
     started = time.perf_counter()
     shared = {i: new for i, new, _ in generate_token_batches(

@@ -132,10 +132,11 @@ def generate_token_batches(
     this skips 63% of the prompt tokens (benchmarks/prefix_sharing.py).
 
     static_cache: a preallocated KV cache, which transformers compiles the decode step for
-    on a GPU (CUDA graphs), without prefix sharing; see static_cache_batches.
+    on a GPU (CUDA graphs), without prefix sharing; see whole_prefill_batches.
     """
     if static_cache:
-        yield from static_cache_batches(model, encoded, pad, stop_ids, max_new_tokens, batch_size)
+        yield from whole_prefill_batches(model, encoded, pad, stop_ids, max_new_tokens,
+                                         batch_size, static_cache=True)
         return
     config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad))
     stop_set = set(stop_ids)
@@ -203,28 +204,34 @@ def batch_cache(model, caches: list[list[tuple[torch.Tensor, torch.Tensor]]], le
     return DynamicCache(ddp_cache_data=layers, config=model.config)
 
 
-def static_cache_batches(
+def whole_prefill_batches(
     model, encoded: list[list[int]], pad: int, stop_ids: list[int], max_new_tokens: int,
-    batch_size: int,
+    batch_size: int, static_cache: bool,
 ) -> Iterator[tuple[int, list[int], int | None]]:
-    """generate_token_batches with a static cache: batches sorted by prompt length, each
-    prefilled whole. The compiled step is specialised to the cache's shape, so every batch
-    of the call gets the same one: rows = batch_size (a short last batch is filled with
-    copies of its last prompt, whose outputs are dropped) and max_cache_len = the longest
-    prompt, padded to a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise each
-    longer batch would grow the cache and compile again."""
+    """generate_token_batches without prefix sharing: batches sorted by prompt length, each
+    prefilled whole by `generate` (the path before prefix sharing, which
+    benchmarks/prefix_sharing.py times against it).
+
+    static_cache: the compiled step is specialised to the cache's shape, so every batch of the
+    call gets the same one: rows = batch_size (a short last batch is filled with copies of its
+    last prompt, whose outputs are dropped) and max_cache_len = the longest prompt, padded to
+    a multiple of STATIC_WIDTH_STEP, + max_new_tokens. Otherwise each longer batch would grow
+    the cache and compile again."""
     if not encoded:
         return
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     stop_set = set(stop_ids)
-    static_rows = min(batch_size, len(encoded))
-    config = use_greedy(model, greedy_config(
-        max_new_tokens, stop_ids, pad, cache_implementation="static",
-        max_cache_len=static_width(max(map(len, encoded))) + max_new_tokens))
+    static = {}
+    if static_cache:
+        static = {"cache_implementation": "static",
+                  "max_cache_len": static_width(max(map(len, encoded))) + max_new_tokens}
+    config = use_greedy(model, greedy_config(max_new_tokens, stop_ids, pad, **static))
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
-        width = static_width(max(len(encoded[i]) for i in batch))
-        rows = batch + [batch[-1]] * (static_rows - len(batch))
+        width, rows = max(len(encoded[i]) for i in batch), batch
+        if static_cache:
+            width = static_width(width)
+            rows = batch + [batch[-1]] * (min(batch_size, len(encoded)) - len(batch))
         input_ids, attention_mask = left_pad([encoded[i] for i in rows], width, pad, model.device)
         with torch.inference_mode():
             output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
