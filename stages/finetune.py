@@ -165,7 +165,6 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     if checkpoint:
         log.info("finetune %s: resuming from %s", key, checkpoint)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    eval_result = trainer.evaluate()
     if trainer.is_world_process_zero():  # a fresh folder: never write into DVC cache links
         shutil.rmtree(out_dir, ignore_errors=True)
     trainer.save_model(str(out_dir))  # the main process writes; every process must call it
@@ -177,15 +176,17 @@ def finetune(key: str, params: Params, callbacks: tuple = ()) -> None:
     history = trainer.state.log_history  # restored from the checkpoint when resumed
     train_curve = [(h["step"], h["loss"]) for h in history if "loss" in h]
     write_curve(metrics_dir / "train_loss.csv", train_curve)
-    write_curve(metrics_dir / "eval_loss.csv",
-                [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h])
+    # The Trainer evaluates at the last step of a step-based run itself (a checkpoint of that
+    # step holds it too): a further evaluate() would cost a whole pass and draw that point twice.
+    eval_curve = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
+    write_curve(metrics_dir / "eval_loss.csv", eval_curve)
     trained_tokens = sum(sum(e["assistant_masks"]) for e in train_examples)
     summary = {
         # Over the logged steps of the whole run: the same whether it was resumed or not
         # (the Trainer's own training_loss covers only the steps of the last session).
         "train_loss": statistics.fmean(loss for _, loss in train_curve),
         "train_loss_last": train_curve[-1][1],
-        "eval_loss": eval_result["eval_loss"],
+        "eval_loss": eval_curve[-1][1],  # at the last step
         "steps": result.global_step,
         "resumed_from_step": int(checkpoint.name.split("-")[1]) if checkpoint else 0,
         "train_runtime_s": result.metrics["train_runtime"],  # of the last session

@@ -1,6 +1,7 @@
 """Interrupted runs lose nothing: finetune resumes from its last checkpoint and ends with
 the adapter an uninterrupted run gives; generation skips the turns it already finished."""
 
+import csv
 import json
 import logging
 import shutil
@@ -29,6 +30,16 @@ class CrashAt(TrainerCallback):
             raise KeyboardInterrupt(f"killed at step {self.step}")
 
 
+class Evaluations(TrainerCallback):
+    """Records the step and held-out loss of every evaluation the Trainer runs."""
+
+    def __init__(self):
+        self.seen: list[tuple[int, float]] = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.seen.append((state.global_step, metrics["eval_loss"]))
+
+
 @pytest.fixture
 def project(tiny_project, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="toolcall")
@@ -48,6 +59,7 @@ def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
     assert "starting over" not in caplog.text  # a fresh run has nothing to discard
     expected = _adapter()
     expected_curve = (results_dir(KEY) / "train_loss.csv").read_text()
+    expected_eval_curve = (results_dir(KEY) / "eval_loss.csv").read_text()
     expected_summary = json.loads((results_dir(KEY) / "train.json").read_text())
     assert not checkpoints_dir(KEY).exists()  # cleaned up after a finished run
     shutil.rmtree(adapter_dir(KEY))
@@ -64,10 +76,23 @@ def test_interrupted_finetune_resumes_to_the_same_adapter(project, caplog):
     for name, tensor in expected.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=1e-6, msg=name)
     assert (results_dir(KEY) / "train_loss.csv").read_text() == expected_curve
+    assert (results_dir(KEY) / "eval_loss.csv").read_text() == expected_eval_curve
     summary = json.loads((results_dir(KEY) / "train.json").read_text())
     assert summary["resumed_from_step"] == 2 and expected_summary["resumed_from_step"] == 0
     for name in ("train_loss", "train_loss_last", "eval_loss", "steps"):
         assert summary[name] == pytest.approx(expected_summary[name], rel=1e-6), name
+
+
+def test_the_held_out_loss_is_measured_once_per_evaluation_step(project):
+    """Evaluated every 2 steps of 3: at step 2 and at the end, each once (the Trainer evaluates
+    at a run's last step itself); the curve and train.json hold what the Trainer measured."""
+    evaluations = Evaluations()
+    finetune.finetune(KEY, load_params(), callbacks=(evaluations,))
+    assert [step for step, _ in evaluations.seen] == [2, 3]
+    with (results_dir(KEY) / "eval_loss.csv").open() as f:
+        curve = [(int(row["step"]), float(row["loss"])) for row in csv.DictReader(f)]
+    assert curve == evaluations.seen
+    assert json.loads((results_dir(KEY) / "train.json").read_text())["eval_loss"] == evaluations.seen[-1][1]
 
 
 def test_checkpoints_of_other_settings_are_not_resumed(project, caplog):
