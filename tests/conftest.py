@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 import shutil
@@ -137,11 +138,22 @@ def tiny_project(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "data" / "sample", root / "data" / "sample")
     shutil.copytree(ROOT / "configs", root / "configs")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(), allow_unicode=True), "utf-8")
-    run_stage(["stages.resolve_dataset"], root)
-    run_stage(["stages.prepare_dataset"], root)
-    for key in ("glm4-9b", "qwen2_5-7b"):
-        run_stage(["stages.fetch_weights", "--model", key], root)
+    run_stages_here(root, [("resolve_dataset", []), ("prepare_dataset", []),
+                           ("fetch_weights", ["--model", "glm4-9b"]),
+                           ("fetch_weights", ["--model", "qwen2_5-7b"])])
     return root
+
+
+def run_stages_here(root: Path, stages: list[tuple[str, list[str]]]) -> None:
+    """Run stages' mains (`stages.<name>` with its command-line args) one after another in
+    this process, in `root`: the modules load torch once, not once per stage as
+    `python -m` would (seconds per stage)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for name, args in stages:
+            stage = importlib.import_module(f"stages.{name}")
+            patch.setattr("sys.argv", [name, *args])
+            stage.main()
 
 
 def run_command(args: list[str], cwd: Path, env: dict) -> str:

@@ -141,20 +141,12 @@ def test_plots_page_draws_offline(project):
 ALWAYS_RUN = {"resolve-dataset", "resolve-weights@glm4-9b", "resolve-weights@qwen2_5-7b"}
 
 
-def _always_changed() -> dict:
-    return {name: ["always changed"] for name in ALWAYS_RUN}
-
-
-def _would_run(root, env) -> set[str]:
-    out = run(["dvc", "repro", "--dry"], root, env)
-    return set(re.findall(r"Running stage '([^']+)'", out))
-
-
 def test_second_repro_reruns_nothing(project):
     root, env, _ = project
     status = run(["dvc", "status", "--json"], root, env)
-    assert json.loads(status) == _always_changed()
-    assert _would_run(root, env) == ALWAYS_RUN == _stale(root)  # the command and the API agree
+    assert json.loads(status) == {name: ["always changed"] for name in ALWAYS_RUN}
+    would_run = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro", "--dry"], root, env)))
+    assert would_run == ALWAYS_RUN == _stale(root)  # the commands and the API agree
 
 
 # What an edit of one file reruns in a finished run: the stages whose dependencies change
@@ -279,18 +271,18 @@ def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(projec
     (root / "params.yaml").write_text(yaml.safe_dump(moved, allow_unicode=True), "utf-8")
     try:
         run(["dvc", "repro", "prepare-dataset"], root, env)  # same rows: the same split
-        assert _would_run(root, env) == ALWAYS_RUN
+        assert _stale(root) == ALWAYS_RUN
         rows = json.loads(source.read_text("utf-8"))
         source.write_text(json.dumps(rows[1:], ensure_ascii=False), "utf-8")  # one row less
         output = run(["dvc", "repro", "prepare-dataset"], root, env)
         assert "Running stage 'prepare-dataset'" in output
-        stale = set(json.loads(run(["dvc", "status", "--json"], root, env)))
+        stale = _stale(root)
     finally:
         (root / "params.yaml").write_text(original, "utf-8")
         run(["dvc", "repro", "prepare-dataset"], root, env)
     assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b",
             "evaluate-toolcall@glm4-9b", "generate@qwen2_5-7b", "evaluate-toolcall@qwen2_5-7b"} <= stale
-    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
+    assert _stale(root) == ALWAYS_RUN
 
 
 def test_one_model_setting_invalidates_only_that_model(project):
@@ -300,7 +292,7 @@ def test_one_model_setting_invalidates_only_that_model(project):
     original = (root / "params.yaml").read_text("utf-8")
     (root / "params.yaml").write_text(yaml.safe_dump(changed, allow_unicode=True), "utf-8")
     try:
-        stale = set(json.loads(run(["dvc", "status", "--json"], root, env))) - ALWAYS_RUN
+        stale = _stale(root) - ALWAYS_RUN
     finally:
         (root / "params.yaml").write_text(original, "utf-8")
     # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached (check-params
@@ -330,8 +322,7 @@ def test_a_params_typo_deletes_nothing_and_its_revert_rebuilds_nothing(project, 
     assert f"{key} = '{typo}'" in failed.stdout + failed.stderr
     assert re.findall(r"Running stage '([^']+)'", failed.stdout) == ["check-params"]
     assert {path: path.read_bytes() for path in kept} == before
-    assert _would_run(root, env) == ALWAYS_RUN
-    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
+    assert _stale(root) == ALWAYS_RUN
 
 
 def test_a_damaged_output_never_damages_the_cache_and_is_restored_whole(project):
@@ -351,9 +342,8 @@ def test_a_damaged_output_never_damages_the_cache_and_is_restored_whole(project)
     for original in before.values():  # the cache object of each original file, by its md5
         md5 = hashlib.md5(original).hexdigest()
         assert (root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes() == original
-    stale = set(json.loads(run(["dvc", "status", "--json"], root, env)))
-    assert {"finetune@glm4-9b", "generate@qwen2_5-7b"} <= stale
+    assert {"finetune@glm4-9b", "generate@qwen2_5-7b"} <= _stale(root)
     run(["dvc", "repro"], root, env)
     assert {path: path.read_bytes() for path in before} == before
     assert load_file(adapter)
-    assert json.loads(run(["dvc", "status", "--json"], root, env)) == _always_changed()
+    assert _stale(root) == ALWAYS_RUN

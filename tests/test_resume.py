@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import run_stage
+from conftest import run_stages_here
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
@@ -108,7 +108,7 @@ def test_checkpoints_of_other_settings_are_not_resumed(project, caplog):
 
 
 def test_interrupted_generation_generates_only_the_missing_turns(project, monkeypatch):
-    run_stage(["stages.generate", "--model", KEY, "--variants", "base"], project)
+    run_stages_here(project, [("generate", ["--model", KEY, "--variants", "base"])])
     expected = generation_file(KEY, "base").read_text()
 
     from stages import generate  # noqa: PLC0415
@@ -144,7 +144,7 @@ def test_a_variant_finished_before_the_interruption_is_not_generated_again(proje
     from stages import generate  # noqa: PLC0415
 
     finetune.finetune(KEY, load_params())
-    run_stage(["stages.generate", "--model", KEY], project)
+    run_stages_here(project, [("generate", ["--model", KEY])])
     expected = {v: generation_file(KEY, v).read_text() for v in ("base", "tuned")}
     loaded = []
     real_load = generate.load_causal_lm

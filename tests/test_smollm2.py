@@ -8,10 +8,9 @@ import json
 import pytest
 import torch
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_stages_here
 from transformers import AutoTokenizer
 
-from stages import fetch_weights, finetune, prepare_dataset, resolve_dataset, resolve_weights
 from toolcall.checkpoints import converted_registry_checkpoint, resolve
 from toolcall.encoding import encode_rendered
 from toolcall.evaluation import generate_greedy, load_causal_lm
@@ -48,15 +47,12 @@ def project(checkpoint, tmp_path_factory):
     params["models"] = {KEY: {"family": "smollm2", "hub_id": FAMILY.base.hub_id,
                               "revision": "main", "weights_from": GGUF}}
     params["dataset"].update(source="registry:glaive_toolcall_en_demo", max_rows=16, min_test_conversations=1)
-    params["train"].update(max_steps=1, max_length=1024, logging_steps=1, eval_steps=100,
-                           save_steps=100)
+    params["train"].update(max_steps=1, max_length=1024, gradient_accumulation_steps=1,
+                           logging_steps=1, eval_steps=100, save_steps=100)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        for stage, args in ((resolve_dataset, []), (prepare_dataset, []), (resolve_weights, ["--model", KEY]),
-                            (fetch_weights, ["--model", KEY]), (finetune, ["--model", KEY])):
-            patch.setattr("sys.argv", [stage.__name__, *args])
-            stage.main()
+    run_stages_here(root, [("resolve_dataset", []), ("prepare_dataset", []),
+                           ("resolve_weights", ["--model", KEY]), ("fetch_weights", ["--model", KEY]),
+                           ("finetune", ["--model", KEY])])
     return root
 
 
