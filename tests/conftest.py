@@ -104,7 +104,7 @@ def load_fixture(name: str):
 TINY = {
     "standin": {"vocab_size": 400, "hidden_size": 32, "num_hidden_layers": 1,
                 "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 64,
-                "pretrain_conversations": 200, "pretrain_steps": 3, "pretrain_batch_size": 2,
+                "pretrain_conversations": 50, "pretrain_steps": 3, "pretrain_batch_size": 2,
                 "pretrain_block_size": 64},
     "standin_train": {"max_steps": 3, "per_device_train_batch_size": 2, "logging_steps": 1,
                       "eval_steps": 2, "save_steps": 2},

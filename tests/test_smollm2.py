@@ -46,7 +46,8 @@ def project(checkpoint, tmp_path_factory):
     params["weights"] = "hub"
     params["models"] = {KEY: {"family": "smollm2", "hub_id": FAMILY.base.hub_id,
                               "revision": "main", "weights_from": GGUF}}
-    params["dataset"].update(source="registry:glaive_toolcall_en_demo", max_rows=16, min_test_conversations=1)
+    params["dataset"].update(source="registry:glaive_toolcall_en_demo", max_rows=16, test_fraction=0.05,
+                             min_test_conversations=1)  # one held-out conversation: one short evaluation
     params["train"].update(max_steps=1, max_length=1024, gradient_accumulation_steps=1,
                            logging_steps=1, eval_steps=100, save_steps=100)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
