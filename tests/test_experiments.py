@@ -25,7 +25,7 @@ def experiments(tmp_path_factory):
     root = tmp_path_factory.mktemp("experiments")
     env = dvc_project(root, tiny_params())
     for name, model in EXPERIMENTS.items():
-        run(["dvc", "exp", "run", "--temp", "-n", name, "-S", f"++models={{solo: {model}}}",
+        run(["dvc", "exp", "run", "-n", name, "-S", f"++models={{solo: {model}}}",
              "-S", "++chat_references={}", "evaluate-toolcall@solo"], root, env)
     return root, env
 
