@@ -15,6 +15,8 @@ never held against a model.
 from __future__ import annotations
 
 import copy
+import functools
+import json
 
 import jsonschema
 
@@ -71,6 +73,15 @@ def schema_error(parameters: object) -> str | None:
     """Why `parameters` is not a usable JSON Schema for a tool's arguments, or None."""
     if not isinstance(parameters, dict):
         return "parameters is not an object"
+    return _schema_error(json.dumps(parameters))
+
+
+@functools.cache
+def _schema_error(parameters_json: str) -> str | None:
+    # Checked once per distinct schema: checking one against the JSON Schema meta-schema takes
+    # milliseconds, and the same tools recur across rows (in a stand-in's generated warm-up
+    # corpus nearly every row repeats one).
+    parameters = json.loads(parameters_json)
     try:
         _validator(parameters).check_schema(parameters)
     except jsonschema.SchemaError as e:
