@@ -15,6 +15,8 @@ from stages.finetune import finetune
 from stages.generate import generate_variants
 from toolcall.params import load_params
 
+pytestmark = pytest.mark.slow  # `pytest -m slow` (pyproject.toml)
+
 KEY = "glm4-9b"
 
 

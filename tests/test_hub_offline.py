@@ -14,6 +14,8 @@ from benchmarks.dress_rehearsal import COMMIT, DATASET, build_hub_cache, hub_pro
 from toolcall.io import read_json
 from toolcall.standins import SHAPE_KEYS
 
+pytestmark = pytest.mark.slow  # `pytest -m slow` (pyproject.toml)
+
 
 @pytest.fixture(scope="module")
 def hub_run(tmp_path_factory):

@@ -20,6 +20,8 @@ from toolcall.io import read_json, read_jsonl
 from toolcall.layout import TRAIN_SPLIT, adapter_dir, manifest_file, weights_dir
 from toolcall.registry import artefact, artefact_file
 
+pytestmark = pytest.mark.slow  # `pytest -m slow` (pyproject.toml)
+
 KEY = "smollm2-135m"
 GGUF = "registry:smollm2-135m-instruct-q4_1"
 FAMILY = get_family("smollm2")
