@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 os.environ.setdefault("SWANLAB_MODE", "disabled")
 # Parallel workers (see below) run one thread each, and so do the stages they start: torch's
@@ -17,8 +18,10 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 
 # `pytest` runs the modules in parallel workers (pyproject: -n auto, one module per worker at
 # a time). The slowest (whole DAGs, training) start first, longest first, so the workers end
-# together.
-SLOWEST_MODULES = ["test_pipeline.py", "test_hub_offline.py", "test_experiments.py", "test_chat.py",
+# together; test_pipeline_changes.py comes after some 30 s of other modules, by when the finished
+# run it copies (built by test_pipeline.py's worker, `finished_pipeline`) is there.
+SLOWEST_MODULES = ["test_pipeline.py", "test_hub_offline.py", "test_experiments.py", "test_resume.py",
+                   "test_tracking.py", "test_evaluation.py", "test_pipeline_changes.py", "test_chat.py",
                    "test_smollm2.py", "test_distributed.py"]
 
 
@@ -163,6 +166,11 @@ def run_command(args: list[str], cwd: Path, env: dict) -> str:
     return result.stdout
 
 
+def project_env(root: Path) -> dict:
+    """The environment a scratch project's commands run in: its own stages and toolcall."""
+    return {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
+
+
 def dvc_project(root: Path, params: dict) -> dict:
     """A scratch git + DVC repository holding this project's stages, DAG and sample with
     `params`, committed; returns the environment its commands run in."""
@@ -174,7 +182,7 @@ def dvc_project(root: Path, params: dict) -> dict:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, root / name)
     (root / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
-    env = {**os.environ, "SWANLAB_MODE": "disabled", "PYTHONPATH": str(root)}
+    env = project_env(root)
     run_command(["git", "init", "-q"], root, env)
     run_command(["dvc", "init", "-q", "--force"], root, env)
     (root / ".dvc" / "config").write_text((ROOT / ".dvc" / "config").read_text())
@@ -187,3 +195,56 @@ def commit(root: Path, env: dict) -> None:
     run_command(["git", "add", "-A"], root, env)
     run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "scratch"],
                 root, env)
+
+
+# Stages that run on every repro (a moment each): they write down what the data source and
+# each model's weights are now, and what follows reruns only when that changed.
+ALWAYS_RUN = {"resolve-dataset", "resolve-weights@glm4-9b", "resolve-weights@qwen2_5-7b"}
+
+
+def stale_stages(root: Path) -> set[str]:
+    """The stages DVC finds changed (`dvc status`), asked in this process: the same answer as
+    the command (test_pipeline.py checks), without the second it takes to start."""
+    from dvc.repo import Repo  # noqa: PLC0415
+
+    with Repo(str(root)) as repo:
+        return {name.rsplit(":", 1)[-1] for name in repo.status()}
+
+
+def pipeline_params() -> dict:
+    """The tiny params with one chat reference: every stage of the DAG has work."""
+    params = tiny_params()
+    params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf", "revision": "main"}}
+    return params
+
+
+@pytest.fixture(scope="session")
+def finished_pipeline(tmp_path_factory, worker_id: str) -> Path:
+    """A scratch project after `dvc repro` of the whole tiny DAG, committed: the suite's slowest
+    setup, so built once per session, whichever worker asks first; the others wait for it.
+    It is never changed: test_pipeline.py and test_pipeline_changes.py work on copies."""
+    if worker_id == "master":  # one process (`pytest -n 0`)
+        return _build_pipeline(tmp_path_factory.mktemp("pipeline"))
+    shared = tmp_path_factory.getbasetemp().parent / "pipeline"  # this session's, every worker's
+    with FileLock(f"{shared}.lock"):
+        if not shared.with_suffix(".built").exists():
+            shared.mkdir()
+            _build_pipeline(shared)
+            shared.with_suffix(".built").touch()
+    return shared
+
+
+def _build_pipeline(root: Path) -> Path:
+    env = dvc_project(root, pipeline_params())
+    run_command(["dvc", "repro"], root, env)
+    commit(root, env)
+    return root
+
+
+def copy_of_finished_pipeline(finished: Path, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """A copy of the finished project to change freely: its root, environment and params.
+    DVC's scratch folder (.dvc/tmp: locks, the hash cache keyed by inode) stays behind."""
+    root = tmp_path_factory.mktemp("project") / "p"
+    shutil.copytree(finished, root, symlinks=True,
+                    ignore=lambda folder, names: ["tmp"] if Path(folder) == finished / ".dvc" else [])
+    return root, project_env(root), pipeline_params()

@@ -1,37 +1,26 @@
 """End to end: `dvc repro` of every stage on tiny stand-ins, in a scratch copy.
 
 Also pins the DAG's behaviour: a second repro reruns nothing (but the moment-long
-resolve-dataset), changing one model's settings invalidates only that model's chain, a
-change to scoring never regenerates, and editing a data file anywhere reruns preparation and
-what follows. The README's experiment workflow is test_experiments.py.
+resolve-dataset) and an edit of one file reruns exactly the stages it can change (a change
+to scoring never regenerates). What a data file, a setting, a params typo or a damaged output
+does to the finished run is test_pipeline_changes.py; the README's experiment workflow is
+test_experiments.py.
 """
 
-import hashlib
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
-import yaml
-from conftest import ROOT, commit, dvc_project, tiny_params
+from conftest import ALWAYS_RUN, ROOT, copy_of_finished_pipeline, stale_stages
 from conftest import run_command as run
-from dvc.repo import Repo
 
 from toolcall.families import get_family
 from toolcall.layout import RESULTS, generation_file
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    params = tiny_params()
-    params["chat_references"] = {"glm4-9b": {"hub_id": "THUDM/glm-4-9b-chat-hf",
-                                             "revision": "main"}}
-    env = dvc_project(root, params)
-    run(["dvc", "repro"], root, env)
-    commit(root, env)
-    return root, env, params
+def project(finished_pipeline, tmp_path_factory):
+    return copy_of_finished_pipeline(finished_pipeline, tmp_path_factory)
 
 
 def test_repro_writes_every_output(project):
@@ -136,17 +125,12 @@ def test_plots_page_draws_offline(project):
     assert TEMPLATE.read_text(encoding="utf-8") == build()
 
 
-# Stages that run on every repro (a moment each): they write down what the data source and
-# each model's weights are now, and what follows reruns only when that changed.
-ALWAYS_RUN = {"resolve-dataset", "resolve-weights@glm4-9b", "resolve-weights@qwen2_5-7b"}
-
-
 def test_second_repro_reruns_nothing(project):
     root, env, _ = project
     status = run(["dvc", "status", "--json"], root, env)
     assert json.loads(status) == {name: ["always changed"] for name in ALWAYS_RUN}
     would_run = set(re.findall(r"Running stage '([^']+)'", run(["dvc", "repro", "--dry"], root, env)))
-    assert would_run == ALWAYS_RUN == _stale(root)  # the commands and the API agree
+    assert would_run == ALWAYS_RUN == stale_stages(root)  # the commands and the API agree
 
 
 # What an edit of one file reruns in a finished run: the stages whose dependencies change
@@ -237,13 +221,6 @@ def _every_model(names: set[str], params: dict) -> set[str]:
         name.replace("@M", f"@{key}") for name in names if name.endswith("@M") for key in keys(name)}
 
 
-def _stale(root) -> set[str]:
-    """The stages DVC finds changed (`dvc status`), asked in this process: the same answer as
-    the command, without the second it takes to start."""
-    with Repo(str(root)) as repo:
-        return {name.rsplit(":", 1)[-1] for name in repo.status()}
-
-
 @pytest.mark.parametrize("edited", list(RERUNS))
 def test_an_edit_reruns_exactly_what_it_can_change(project, edited):
     """One comment line added to a file of a finished run: DVC reruns the stages in RERUNS and
@@ -254,99 +231,7 @@ def test_an_edit_reruns_exactly_what_it_can_change(project, edited):
     original = path.read_text(encoding="utf-8")
     path.write_text(original + "\n# a changed line\n", encoding="utf-8")
     try:
-        stale = _stale(root)
+        stale = stale_stages(root)
     finally:
         path.write_text(original, encoding="utf-8")
     assert stale - ALWAYS_RUN == _every_model(RERUNS[edited], params)
-
-
-def test_editing_a_data_file_anywhere_reruns_preparation_and_what_follows(project, tmp_path):
-    root, env, params = project
-    source = tmp_path / "elsewhere" / "glaive.json"  # outside the project
-    source.parent.mkdir()
-    shutil.copy(root / params["dataset"]["source"], source)
-    original = (root / "params.yaml").read_text("utf-8")
-    moved = json.loads(json.dumps(params))
-    moved["dataset"]["source"] = str(source)
-    (root / "params.yaml").write_text(yaml.safe_dump(moved, allow_unicode=True), "utf-8")
-    try:
-        run(["dvc", "repro", "prepare-dataset"], root, env)  # same rows: the same split
-        assert _stale(root) == ALWAYS_RUN
-        rows = json.loads(source.read_text("utf-8"))
-        source.write_text(json.dumps(rows[1:], ensure_ascii=False), "utf-8")  # one row less
-        output = run(["dvc", "repro", "prepare-dataset"], root, env)
-        assert "Running stage 'prepare-dataset'" in output
-        stale = _stale(root)
-    finally:
-        (root / "params.yaml").write_text(original, "utf-8")
-        run(["dvc", "repro", "prepare-dataset"], root, env)
-    assert {"finetune@glm4-9b", "finetune@qwen2_5-7b", "generate@glm4-9b",
-            "evaluate-toolcall@glm4-9b", "generate@qwen2_5-7b", "evaluate-toolcall@qwen2_5-7b"} <= stale
-    assert _stale(root) == ALWAYS_RUN
-
-
-def test_one_model_setting_invalidates_only_that_model(project):
-    root, env, params = project
-    changed = json.loads(json.dumps(params))
-    changed["models"]["glm4-9b"]["lora"] = {"r": 8}
-    original = (root / "params.yaml").read_text("utf-8")
-    (root / "params.yaml").write_text(yaml.safe_dump(changed, allow_unicode=True), "utf-8")
-    try:
-        stale = _stale(root) - ALWAYS_RUN
-    finally:
-        (root / "params.yaml").write_text(original, "utf-8")
-    # generate@glm4-9b follows once the adapter changes; qwen's chain stays cached (check-params
-    # checks every change of params.yaml, a moment, and its output stays the same)
-    assert stale == {"check-params", "finetune@glm4-9b", "compare-models"}
-
-
-@pytest.mark.parametrize("section, key, typo", [("models", "family", "llama9"),
-                                                ("train", "lr_scheduler_type", "bogus")])
-def test_a_params_typo_deletes_nothing_and_its_revert_rebuilds_nothing(project, section, key, typo):
-    """check-params stops `dvc repro` before DVC deletes any output: the base weights and the
-    adapter are still there, and after the revert only the check itself runs again."""
-    root, env, params = project
-    broken = json.loads(json.dumps(params))
-    target = broken["models"]["glm4-9b"] if section == "models" else broken["train"]
-    target[key] = typo
-    kept = [root / "models/glm4-9b/base/model.safetensors", root / "models/glm4-9b/base.manifest.json",
-            root / "models/glm4-9b/adapter/adapter_model.safetensors"]
-    before = {path: path.read_bytes() for path in kept}
-    original = (root / "params.yaml").read_text("utf-8")
-    (root / "params.yaml").write_text(yaml.safe_dump(broken, allow_unicode=True), "utf-8")
-    try:
-        failed = subprocess.run(["dvc", "repro"], cwd=root, env=env, capture_output=True, text=True)
-    finally:
-        (root / "params.yaml").write_text(original, "utf-8")
-    assert failed.returncode != 0
-    assert f"{key} = '{typo}'" in failed.stdout + failed.stderr
-    assert re.findall(r"Running stage '([^']+)'", failed.stdout) == ["check-params"]
-    assert {path: path.read_bytes() for path in kept} == before
-    assert _stale(root) == ALWAYS_RUN
-
-
-def test_a_damaged_output_never_damages_the_cache_and_is_restored_whole(project):
-    """Truncating a finished adapter in place and overwriting a generation file: DVC's cache
-    still holds the original bytes and `dvc status` names both stages; `dvc checkout` gives the
-    adapter back from the cache, loadable, and `dvc repro` regenerates the same generations
-    (the README's two ways back)."""
-    from safetensors.torch import load_file
-
-    root, env, _ = project
-    adapter = root / "models/glm4-9b/adapter/adapter_model.safetensors"
-    generations = root / generation_file("qwen2_5-7b", "tuned")
-    before = {path: path.read_bytes() for path in (adapter, generations)}
-    with adapter.open("r+b") as f:  # in place, as `truncate -s` does
-        f.truncate(1000)
-    with generations.open("w", encoding="utf-8") as f:
-        f.write("damaged\n")
-    for original in before.values():  # the cache object of each original file, by its md5
-        md5 = hashlib.md5(original).hexdigest()
-        assert (root / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes() == original
-    assert {"finetune@glm4-9b", "generate@qwen2_5-7b"} <= _stale(root)
-    run(["dvc", "checkout", "--force", str(adapter.parent.relative_to(root))], root, env)
-    assert adapter.read_bytes() == before[adapter] and load_file(adapter)
-    output = run(["dvc", "repro"], root, env)
-    assert set(re.findall(r"Running stage '([^']+)'", output)) - ALWAYS_RUN == {"generate@qwen2_5-7b"}
-    assert generations.read_bytes() == before[generations]
-    assert _stale(root) == ALWAYS_RUN
