@@ -228,6 +228,7 @@ def finished_pipeline(tmp_path_factory, worker_id: str) -> Path:
     shared = tmp_path_factory.getbasetemp().parent / "pipeline"  # this session's, every worker's
     with FileLock(f"{shared}.lock"):
         if not shared.with_suffix(".built").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a build that failed in another worker
             shared.mkdir()
             _build_pipeline(shared)
             shared.with_suffix(".built").touch()
