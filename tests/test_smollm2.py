@@ -29,7 +29,7 @@ FAMILY = get_family("smollm2")
 
 @pytest.fixture(scope="module")
 def checkpoint():
-    """The converted checkpoint in the cache (about 45 s the first time on 2 cores)."""
+    """The converted checkpoint in the cache (about 25 s the first time on 2 cores)."""
     return converted_registry_checkpoint(resolve(GGUF, FAMILY.base.hub_id, "main"))
 
 
