@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from filelock import FileLock
 
 os.environ.setdefault("SWANLAB_MODE", "disabled")
 # Parallel workers (see below) run one thread each, and so do the stages they start: torch's
@@ -225,6 +224,8 @@ def finished_pipeline(tmp_path_factory, worker_id: str) -> Path:
     It is never changed: test_pipeline.py and test_pipeline_changes.py work on copies."""
     if worker_id == "master":  # one process (`pytest -n 0`)
         return _build_pipeline(tmp_path_factory.mktemp("pipeline"))
+    from filelock import FileLock  # noqa: PLC0415 (pytest-xdist's workers only: a dev dependency)
+
     shared = tmp_path_factory.getbasetemp().parent / "pipeline"  # this session's, every worker's
     with FileLock(f"{shared}.lock"):
         if not shared.with_suffix(".built").exists():
